@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Admission.Diagnostics;
+
+/// <summary>Every log event of the waiting room, with its event id, in one place. Tokens never appear in logs.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Warning, "Embedded store started on 127.0.0.1:{Port}. It serves a single gateway instance only; set ConnectionStrings:Redis to share one queue across instances.")]
+    public static partial void EmbeddedStoreStarted(ILogger logger, int port);
+
+    [LoggerMessage(2, LogLevel.Error, "Store connection to {EndPoint} failed ({FailureType}); queue calls answer 503 until it returns, admitted users keep reaching the backends.")]
+    public static partial void StoreConnectionFailed(ILogger logger, string endPoint, string failureType);
+
+    [LoggerMessage(3, LogLevel.Information, "Store connection to {EndPoint} restored.")]
+    public static partial void StoreConnectionRestored(ILogger logger, string endPoint);
+
+    [LoggerMessage(4, LogLevel.Warning, "The store is not reachable at start-up; the gateway starts anyway and reports not ready on /readyz until it is.")]
+    public static partial void StoreNotReachableAtStart(ILogger logger);
+
+    [LoggerMessage(5, LogLevel.Warning, "Store call {Operation} for room {Room} failed: {ErrorType}: {Error}")]
+    public static partial void StoreCallFailed(ILogger logger, string operation, string room, string errorType, string error);
+
+    [LoggerMessage(6, LogLevel.Warning, "No WaitingRoom:SigningKeys configured: Development uses an ephemeral admission-token key that dies with this process and is not shared with other instances.")]
+    public static partial void EphemeralSigningKey(ILogger logger);
+
+    [LoggerMessage(10, LogLevel.Information, "Join to room {Room} refused: {Reason}")]
+    public static partial void JoinRefused(ILogger logger, string room, string reason);
+
+    [LoggerMessage(11, LogLevel.Information, "Admitted to room {Room} after waiting {WaitSeconds:F1}s")]
+    public static partial void Admitted(ILogger logger, string room, double waitSeconds);
+
+    [LoggerMessage(12, LogLevel.Information, "Room {Room}: dropped {Dropped} abandoned users, expired {Expired} admissions")]
+    public static partial void Swept(ILogger logger, string room, long dropped, long expired);
+
+    [LoggerMessage(13, LogLevel.Warning, "Maintenance of room {Room} failed: {Error}")]
+    public static partial void MaintenanceFailed(ILogger logger, string room, string error);
+
+    [LoggerMessage(14, LogLevel.Error, "Route {RouteId} is gated by room {Room}, which is not configured under WaitingRoom:Rooms; the route refuses all traffic until it is.")]
+    public static partial void GateRoomNotConfigured(ILogger logger, string routeId, string room);
+
+    [LoggerMessage(15, LogLevel.Information, "WaitingRoom configuration reloaded: {RoomCount} rooms")]
+    public static partial void RoomsReloaded(ILogger logger, int roomCount);
+}

@@ -1,0 +1,65 @@
+using System.Globalization;
+using Microsoft.Net.Http.Headers;
+
+namespace Gateway.Admission.Eta;
+
+/// <summary>Human text for an estimate, in Korean or English (the default), chosen from Accept-Language.</summary>
+internal static class EtaMessages
+{
+    /// <summary>True when Accept-Language ranks Korean above English (English is the default).</summary>
+    public static bool PrefersKorean(string? acceptLanguage)
+    {
+        if (string.IsNullOrEmpty(acceptLanguage) || !StringWithQualityHeaderValue.TryParseList([acceptLanguage], out var languages))
+            return false;
+        foreach (var language in languages.OrderByDescending(l => l.Quality ?? 1.0))
+        {
+            if (language.Quality == 0)
+                break;
+            var tag = language.Value.AsSpan();
+            if (tag.StartsWith("ko", StringComparison.OrdinalIgnoreCase))
+                return true;
+            if (tag.StartsWith("en", StringComparison.OrdinalIgnoreCase))
+                return false;
+        }
+        return false;
+    }
+
+    public static string Waiting(EtaEstimate eta, bool korean) => korean
+        ? $"약 {Duration(eta.Seconds, true)} 예상 (신뢰도: {ConfidenceWord(eta.Confidence, true)})"
+        : $"About {Duration(eta.Seconds, false)} (confidence: {ConfidenceWord(eta.Confidence, false)})";
+
+    public static string Ready(bool korean) => korean
+        ? "지금 입장할 수 있습니다."
+        : "It's your turn: you can enter now.";
+
+    public static string Admitted(bool korean) => korean
+        ? "입장이 완료되었습니다."
+        : "You're in.";
+
+    public static string Degraded(bool korean) => korean
+        ? "대기 순서는 그대로 유지됩니다. 잠시 후 다시 확인해 주세요."
+        : "We're holding your place. Please retry shortly.";
+
+    public static string ConfidenceWord(double confidence, bool korean) => confidence switch
+    {
+        >= 0.8 => korean ? "높음" : "high",
+        >= 0.5 => korean ? "보통" : "medium",
+        _ => korean ? "낮음" : "low",
+    };
+
+    internal static string Duration(long seconds, bool korean)
+    {
+        var c = CultureInfo.InvariantCulture;
+        if (seconds < 60)
+            return korean ? string.Create(c, $"{Math.Max(seconds, 1)}초") : seconds <= 1 ? "1 second" : string.Create(c, $"{seconds} seconds");
+        var minutes = (long)Math.Round(seconds / 60.0);
+        if (minutes < 60)
+            return korean ? string.Create(c, $"{minutes}분") : minutes == 1 ? "1 minute" : string.Create(c, $"{minutes} minutes");
+        var hours = minutes / 60;
+        var rest = minutes % 60;
+        if (korean)
+            return rest == 0 ? string.Create(c, $"{hours}시간") : string.Create(c, $"{hours}시간 {rest}분");
+        var h = hours == 1 ? "1 hour" : string.Create(c, $"{hours} hours");
+        return rest == 0 ? h : rest == 1 ? h + " 1 minute" : string.Create(c, $"{h} {rest} minutes");
+    }
+}

@@ -1,0 +1,65 @@
+using System.Text.RegularExpressions;
+using Gateway.Admission.Tokens;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Admission.Rooms;
+
+/// <summary>
+/// Validates <c>WaitingRoom</c> at start-up and on every reload. Each failure names the key, what is
+/// wrong and an example of a right value, so an operator can fix it without reading code.
+/// </summary>
+internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment environment) : IValidateOptions<WaitingRoomOptions>
+{
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    internal static partial Regex RoomIdPattern();
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,32}$")]
+    private static partial Regex KeyIdPattern();
+
+    public ValidateOptionsResult Validate(string? name, WaitingRoomOptions options)
+    {
+        var errors = new List<string>();
+        foreach (var (id, room) in options.Rooms)
+        {
+            var key = $"WaitingRoom:Rooms:{id}";
+            if (!RoomIdPattern().IsMatch(id))
+                errors.Add($"{key}: the room id must be 1-64 letters, digits, '-' or '_' (e.g. 'concert-2026').");
+            if (room.Capacity < 1)
+                errors.Add($"{key}:Capacity is {room.Capacity}; it must be a whole number of admissions >= 1 (e.g. 100).");
+            if (!(room.RefillPerSecond > 0) || room.RefillPerSecond > 1_000_000)
+                errors.Add($"{key}:RefillPerSecond is {room.RefillPerSecond}; it must be > 0 and <= 1000000 admissions per second (e.g. 10 or 0.5).");
+            if (room.AdmissionTtl <= TimeSpan.Zero)
+                errors.Add($"{key}:AdmissionTtl is {room.AdmissionTtl}; it must be a positive TimeSpan (e.g. 00:10:00).");
+            if (room.AbandonAfter < TimeSpan.FromSeconds(1))
+                errors.Add($"{key}:AbandonAfter is {room.AbandonAfter}; it must be at least one second (e.g. 00:01:00).");
+            if (room.MaxQueueLength < 1)
+                errors.Add($"{key}:MaxQueueLength is {room.MaxQueueLength}; it must be >= 1 (e.g. 1000000).");
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < options.SigningKeys.Count; i++)
+        {
+            var signingKey = options.SigningKeys[i];
+            var key = $"WaitingRoom:SigningKeys:{i}";
+            if (signingKey.Id is null || !KeyIdPattern().IsMatch(signingKey.Id))
+                errors.Add($"{key}:Id must be 1-32 letters, digits, '-' or '_' (e.g. 'k2026a').");
+            else if (!seen.Add(signingKey.Id))
+                errors.Add($"{key}:Id '{signingKey.Id}' is used twice; every signing key needs its own id.");
+            if (SigningKeyOptions.TryDecodeSecret(signingKey.Secret) is not { Length: >= SigningKeyOptions.MinimumSecretBytes })
+                errors.Add($"{key}:Secret must be base64 of at least {SigningKeyOptions.MinimumSecretBytes} random bytes (make one with: openssl rand -base64 32).");
+        }
+
+        if (options.SigningKeys.Count == 0 && !environment.IsDevelopment())
+            errors.Add("WaitingRoom:SigningKeys: no admission-token signing key is configured. Set WaitingRoom:SigningKeys:0:Id and WaitingRoom:SigningKeys:0:Secret (base64 of 32+ random bytes, e.g. from: openssl rand -base64 32). Only the Development environment makes an ephemeral key.");
+
+        if (options.JoinsPerClientPerMinute < 0)
+            errors.Add($"WaitingRoom:JoinsPerClientPerMinute is {options.JoinsPerClientPerMinute}; use 0 to turn the limit off or a positive number (e.g. 120).");
+        if (options.MaintenanceInterval < TimeSpan.FromMilliseconds(50) || options.MaintenanceInterval > TimeSpan.FromMinutes(1))
+            errors.Add($"WaitingRoom:MaintenanceInterval is {options.MaintenanceInterval}; it must be between 00:00:00.05 and 00:01:00 (e.g. 00:00:01).");
+        if (options.RetryAfter < TimeSpan.FromSeconds(1))
+            errors.Add($"WaitingRoom:RetryAfter is {options.RetryAfter}; it must be at least one second (e.g. 00:00:05).");
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,47 @@
+using System.Net;
+using System.Net.Sockets;
+using Garnet;
+
+namespace Gateway.Admission.Storage;
+
+/// <summary>
+/// An in-process Redis-compatible server (Microsoft Garnet) on a free loopback port, so the gateway runs
+/// without Redis through exactly the same client code. Lua is on, in transaction mode, so scripts are atomic.
+/// </summary>
+internal sealed class EmbeddedStore : IDisposable
+{
+    private readonly GarnetServer _server;
+
+    private EmbeddedStore(GarnetServer server, int port)
+    {
+        _server = server;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public static EmbeddedStore Start(string memory)
+    {
+        var port = FreeLoopbackPort();
+        var server = new GarnetServer(
+        [
+            "--bind", "127.0.0.1",
+            "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--lua", "true",
+            "--lua-transaction-mode", "true",
+            "--memory", memory,
+            "--index", "64m",
+        ]);
+        server.Start();
+        return new EmbeddedStore(server, port);
+    }
+
+    public void Dispose() => _server.Dispose();
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,73 @@
+using Gateway.Admission.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Gateway.Admission.Storage;
+
+/// <summary>
+/// The one connection to the store: a single multiplexer to Redis, or to the embedded store when
+/// <c>ConnectionStrings:Redis</c> is unset. Commands fail fast while disconnected (no backlog), and every
+/// call is bounded by <see cref="StoreOptions.OperationTimeout"/>, so an outage becomes a quick 503.
+/// </summary>
+internal sealed class StoreConnection(IOptions<StoreOptions> options, ILogger<StoreConnection> logger) : IHostedService, IAsyncDisposable
+{
+    private readonly StoreOptions _options = options.Value;
+    private EmbeddedStore? _embedded;
+    private ConnectionMultiplexer? _multiplexer;
+
+    public bool IsEmbedded => _embedded is not null;
+
+    public IDatabase Database => (_multiplexer ?? throw new InvalidOperationException("The store connection has not been started.")).GetDatabase();
+
+    public bool IsConnected => _multiplexer?.IsConnected == true;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var connectionString = _options.ConnectionString;
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            _embedded = EmbeddedStore.Start(_options.EmbeddedMemory);
+            connectionString = $"127.0.0.1:{_embedded.Port}";
+            Log.EmbeddedStoreStarted(logger, _embedded.Port);
+        }
+
+        var config = ConfigurationOptions.Parse(connectionString);
+        config.AbortOnConnectFail = false;
+        config.BacklogPolicy = BacklogPolicy.FailFast;
+        config.AsyncTimeout = config.SyncTimeout = (int)_options.OperationTimeout.TotalMilliseconds;
+        config.ConnectTimeout = (int)_options.ConnectTimeout.TotalMilliseconds;
+        config.ClientName ??= "waiting-room-gateway";
+        _multiplexer = await ConnectionMultiplexer.ConnectAsync(config);
+        _multiplexer.ConnectionFailed += (_, e) => Log.StoreConnectionFailed(logger, e.EndPoint?.ToString() ?? "?", e.FailureType.ToString());
+        _multiplexer.ConnectionRestored += (_, e) => Log.StoreConnectionRestored(logger, e.EndPoint?.ToString() ?? "?");
+        if (!_multiplexer.IsConnected)
+            Log.StoreNotReachableAtStart(logger);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>True when the store answers a PING within <paramref name="timeout"/>.</summary>
+    public async Task<bool> PingAsync(TimeSpan timeout)
+    {
+        if (_multiplexer is null || !_multiplexer.IsConnected)
+            return false;
+        try
+        {
+            await Database.PingAsync().WaitAsync(timeout);
+            return true;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_multiplexer is not null)
+            await _multiplexer.DisposeAsync();
+        _embedded?.Dispose();
+    }
+}

@@ -1,0 +1,3 @@
+using Gateway.Proxy;
+
+await GatewayApp.Build(args).RunAsync();
