@@ -31,7 +31,7 @@ public static class GatewayApp
         var app = builder.Build();
         app.UseForwardedHeaders();
         app.UseRouting();
-        app.UseHttpMetrics(o => o.ReduceStatusCodeCardinality());
+        app.UseHttpMetrics();
 
         app.MapGet("/healthz", () => Results.Text("ok", "text/plain"));
         app.MapMetrics("/metrics");

@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using System.Net;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Gate;
+
+/// <summary>Honest failure: Redis killed mid-test and restarted, with a real gateway in front.</summary>
+public sealed class StoreOutageTests
+{
+    [Fact]
+    public async Task RedisDown_JoinEnter503_StatusGraceful_AdmittedKeepGoing_ThenEverythingRecovers()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        await using var bed = await GatewayTestBed.StartAsync(redis.ConnectionString, capacity: 1, refill: 0.01);
+        var admission = await bed.Client.AdmitAsync(bed.Room, "first");
+        var (_, waiting, _) = await bed.Client.JoinAsync(bed.Room, "second");
+        var waitingToken = waiting["waiting_token"]!.GetValue<string>();
+        using var readyBefore = await bed.Client.Http.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.OK, readyBefore.StatusCode);
+
+        await redis.StopAsync();
+
+        var clock = Stopwatch.StartNew();
+        var (joinCode, joinBody, joinResponse) = await bed.Client.JoinAsync(bed.Room, "third");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, joinCode);
+        Assert.Equal("STORE_UNAVAILABLE", joinBody["error"]!["code"]!.GetValue<string>());
+        Assert.NotNull(joinResponse.Headers.RetryAfter);
+
+        var (enterCode, enterBody, enterResponse) = await bed.Client.EnterAsync(waitingToken);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, enterCode); // never a misleading NOT_READY
+        Assert.Equal("STORE_UNAVAILABLE", enterBody["error"]!["code"]!.GetValue<string>());
+        Assert.NotNull(enterResponse.Headers.RetryAfter);
+
+        var (statusCode, status, statusResponse) = await bed.Client.StatusAsync(waitingToken);
+        Assert.Equal(HttpStatusCode.OK, statusCode);
+        Assert.Equal("waiting", status["status"]!.GetValue<string>());
+        Assert.Null(status["position"]);
+        Assert.True(status["degraded"]!.GetValue<bool>());
+        Assert.NotNull(statusResponse.Headers.RetryAfter);
+        // bounded: three calls against a dead store took well under the operation timeout each
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"outage answers took {clock.Elapsed}");
+
+        using var ready = await bed.Client.Http.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+
+        using var gated = new HttpRequestMessage(HttpMethod.Get, "/api/inventory");
+        gated.Headers.Add("X-Admission-Token", admission);
+        using var gatedResponse = await bed.Client.Http.SendAsync(gated);
+        Assert.Equal(HttpStatusCode.OK, gatedResponse.StatusCode); // admitted users keep reaching the backend
+
+        await redis.StartAsync();
+
+        await Eventually.TrueAsync(async () => (await bed.Client.Http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "readyz recovers");
+        await Eventually.TrueAsync(async () => (await bed.Client.JoinAsync(bed.Room, "third")).Status == HttpStatusCode.Accepted, TimeSpan.FromSeconds(30), "joins recover");
+    }
+
+    [Fact]
+    public async Task Readyz_FailsWhileTheStoreIsDown_AndRecoversWhenItReturns()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        await using var bed = await GatewayTestBed.StartAsync(redis.ConnectionString);
+        Assert.Equal(HttpStatusCode.OK, (await bed.Client.Http.GetAsync("/readyz")).StatusCode);
+
+        await redis.StopAsync();
+        await Eventually.TrueAsync(async () => (await bed.Client.Http.GetAsync("/readyz")).StatusCode == HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(HttpStatusCode.OK, (await bed.Client.Http.GetAsync("/healthz")).StatusCode); // alive all along
+
+        await redis.StartAsync();
+        await Eventually.TrueAsync(async () => (await bed.Client.Http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(30));
+    }
+}

@@ -1,0 +1,77 @@
+using Gateway.Proxy;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Tests.Infrastructure;
+
+/// <summary>
+/// A real gateway (the production <see cref="GatewayApp"/>) on Kestrel at a free loopback port, configured
+/// from an appsettings file the test owns (so tests can edit it and watch the reload) plus overrides.
+/// </summary>
+public sealed class GatewayHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private GatewayHost(WebApplication app, Uri address, string configPath)
+    {
+        _app = app;
+        BaseAddress = address;
+        ConfigPath = configPath;
+    }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>The appsettings.json this gateway reads and watches.</summary>
+    public string ConfigPath { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>
+    /// Starts a gateway. <paramref name="redis"/> null = the embedded store. <paramref name="settings"/> are
+    /// written into the watched appsettings.json (flat keys like "WaitingRoom:Rooms:concert:Capacity").
+    /// </summary>
+    public static async Task<GatewayHost> StartAsync(string? redis, IDictionary<string, string?> settings, string environment = "Development")
+    {
+        var dir = Directory.CreateTempSubdirectory("wr-gateway-").FullName;
+        var configPath = Path.Combine(dir, "appsettings.json");
+        await File.WriteAllTextAsync(configPath, TestConfig.ToJson(settings));
+        var args = new List<string> { "--contentRoot", dir, "--environment", environment, "--urls", "http://127.0.0.1:0" };
+        if (redis is not null)
+            args.AddRange(["--ConnectionStrings:Redis", redis]);
+        var app = GatewayApp.Build([.. args], builder =>
+        {
+            builder.Logging.ClearProviders();
+            builder.WebHost.UseShutdownTimeout(TimeSpan.FromSeconds(2));
+        });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new GatewayHost(app, new Uri(address), configPath);
+    }
+
+    /// <summary>Rewrites the watched appsettings.json (the gateway reloads it without a restart).</summary>
+    public Task RewriteConfigAsync(IDictionary<string, string?> settings) => File.WriteAllTextAsync(ConfigPath, TestConfig.ToJson(settings));
+
+    public HttpClient CreateClient(bool followRedirects = false, bool useCookies = false) =>
+        new(new SocketsHttpHandler { AllowAutoRedirect = followRedirects, UseCookies = useCookies, UseProxy = false })
+        {
+            BaseAddress = BaseAddress,
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        try
+        {
+            Directory.Delete(Path.GetDirectoryName(ConfigPath)!, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

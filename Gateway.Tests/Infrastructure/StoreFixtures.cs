@@ -1,0 +1,90 @@
+using Gateway.Admission.Hosting;
+using Gateway.Admission.Queue;
+using Gateway.Admission.Rooms;
+using Gateway.Admission.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Gateway.Tests.Infrastructure;
+
+/// <summary>A started store (real redis-server or the embedded Garnet) with the production queue store over it.</summary>
+public abstract class StoreFixture : IAsyncLifetime
+{
+    private ServiceProvider? _services;
+    private int _roomCounter;
+
+    internal IQueueStore Store => _services!.GetRequiredService<IQueueStore>();
+
+    internal StoreConnection Connection => _services!.GetRequiredService<StoreConnection>();
+
+    public IDatabase Database => Connection.Database;
+
+    public RedisServer? Redis { get; private set; }
+
+    public abstract string Name { get; }
+
+    public async Task InitializeAsync()
+    {
+        var settings = new Dictionary<string, string?> { ["Store:OperationTimeout"] = "00:00:05" };
+        if (UseRedis)
+        {
+            Redis = await RedisServer.StartNewAsync();
+            settings["ConnectionStrings:Redis"] = Redis.ConnectionString;
+        }
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
+        services.AddSingleton<IHostEnvironment>(new TestEnvironment());
+        services.AddWaitingRoom(configuration);
+        _services = services.BuildServiceProvider();
+        await Connection.StartAsync(default);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_services is not null)
+            await _services.DisposeAsync();
+        if (Redis is not null)
+            await Redis.DisposeAsync();
+    }
+
+    /// <summary>A fresh room (its own keys) so tests sharing the store never see each other.</summary>
+    internal Room NewRoom(int capacity = 1, double refill = 0.0001, TimeSpan? abandonAfter = null, TimeSpan? admissionTtl = null, int maxQueue = 1_000_000) =>
+        new($"t{Interlocked.Increment(ref _roomCounter)}-{Guid.NewGuid():N}"[..20], new RoomOptions
+        {
+            Capacity = capacity,
+            RefillPerSecond = refill,
+            AbandonAfter = abandonAfter ?? TimeSpan.FromMinutes(1),
+            AdmissionTtl = admissionTtl ?? TimeSpan.FromMinutes(10),
+            MaxQueueLength = maxQueue,
+        });
+
+    protected abstract bool UseRedis { get; }
+
+    private sealed class TestEnvironment : IHostEnvironment
+    {
+        public string EnvironmentName { get; set; } = "Development";
+        public string ApplicationName { get; set; } = "Gateway.Tests";
+        public string ContentRootPath { get; set; } = AppContext.BaseDirectory;
+        public Microsoft.Extensions.FileProviders.IFileProvider ContentRootFileProvider { get; set; } = new Microsoft.Extensions.FileProviders.NullFileProvider();
+    }
+}
+
+/// <summary>The queue store over a real redis-server.</summary>
+public sealed class RedisStoreFixture : StoreFixture
+{
+    public override string Name => "redis";
+
+    protected override bool UseRedis => true;
+}
+
+/// <summary>The queue store over the embedded Garnet server.</summary>
+public sealed class EmbeddedStoreFixture : StoreFixture
+{
+    public override string Name => "embedded";
+
+    protected override bool UseRedis => false;
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test of the solution: the queue against a real redis-server (started by the tests on a free
+# loopback port) and the embedded store, the gateway end to end on loopback, the page in headless Chromium.
+# Installs what the tests need when it is missing (redis-server, chromium; needs root or sudo for apt-get).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if ((${#missing[@]})); then
+  echo "build/test.sh: installing ${missing[*]}"
+  apt=(apt-get)
+  [ "$(id -u)" = 0 ] || apt=(sudo apt-get)
+  "${apt[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# A packaged redis-server may start a system instance; the tests use their own on free ports.
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+dotnet test Proxy.sln -c Release --logger "console;verbosity=normal" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# One plain closing line over all test assemblies, from the runner's per-assembly summaries.
+grep -E '^(Passed|Failed)! +- ' "$log" | awk -F'[:,]' '{ f += $2; p += $4 } END { printf "%d passed, %d failed\n", p, f }'
+
+exit "$status"
