@@ -55,8 +55,18 @@ public sealed class GatewayHost : IAsyncDisposable
     /// <summary>Rewrites the watched appsettings.json (the gateway reloads it without a restart).</summary>
     public Task RewriteConfigAsync(IDictionary<string, string?> settings) => File.WriteAllTextAsync(ConfigPath, TestConfig.ToJson(settings));
 
+    /// <summary>
+    /// A client that behaves like an outside caller: it never injects trace headers of the test process
+    /// (the gateway's tracing listens in-process), so a test's own <c>traceparent</c> arrives untouched.
+    /// </summary>
     public HttpClient CreateClient(bool followRedirects = false, bool useCookies = false) =>
-        new(new SocketsHttpHandler { AllowAutoRedirect = followRedirects, UseCookies = useCookies, UseProxy = false })
+        new(new SocketsHttpHandler
+        {
+            AllowAutoRedirect = followRedirects,
+            UseCookies = useCookies,
+            UseProxy = false,
+            ActivityHeadersPropagator = System.Diagnostics.DistributedContextPropagator.CreateNoOutputPropagator(),
+        })
         {
             BaseAddress = BaseAddress,
             Timeout = TimeSpan.FromSeconds(30),
