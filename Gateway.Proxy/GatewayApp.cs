@@ -29,7 +29,10 @@ public static class GatewayApp
         AddTracing(builder);
 
         var app = builder.Build();
-        app.UseForwardedHeaders();
+        // Empty KnownProxies in ASP.NET Core means "trust every proxy", so the middleware runs only when the
+        // operator names the proxies in front; otherwise a spoofed X-Forwarded-For is simply ignored.
+        if (KnownProxies(builder.Configuration).Length > 0)
+            app.UseForwardedHeaders();
         app.UseRouting();
         app.UseHttpMetrics();
 
@@ -63,16 +66,19 @@ public static class GatewayApp
             });
 
         // The client address comes from the connection unless the operator names the proxies in front
-        // of the gateway (ForwardedHeaders:KnownProxies); a spoofed X-Forwarded-For is otherwise ignored.
+        // of the gateway (ForwardedHeaders:KnownProxies).
         builder.Services.Configure<ForwardedHeadersOptions>(o =>
         {
             o.ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto;
             o.KnownIPNetworks.Clear();
             o.KnownProxies.Clear();
-            foreach (var proxy in builder.Configuration.GetSection("ForwardedHeaders:KnownProxies").Get<string[]>() ?? [])
-                o.KnownProxies.Add(System.Net.IPAddress.Parse(proxy));
+            foreach (var proxy in KnownProxies(builder.Configuration))
+                o.KnownProxies.Add(proxy);
         });
     }
+
+    private static System.Net.IPAddress[] KnownProxies(ConfigurationManager configuration) =>
+        [.. (configuration.GetSection("ForwardedHeaders:KnownProxies").Get<string[]>() ?? []).Select(System.Net.IPAddress.Parse)];
 
     /// <summary>
     /// Traces are always created (so <c>traceparent</c> reaches the backends and logs carry trace ids) and

@@ -1,0 +1,138 @@
+using System.Net;
+using System.Text;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Gate;
+
+/// <summary>The queue API's contract on the wire: shapes, errors, idempotency, leave by beacon, the join limit.</summary>
+public sealed class QueueApiTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
+{
+    [Theory]
+    [InlineData("not json", "INVALID_REQUEST")]
+    [InlineData("{\"user_id\": \"a\"}", "INVALID_EVENT_ID")]
+    [InlineData("{\"event_id\": \"bad id!\"}", "INVALID_EVENT_ID")]
+    [InlineData("{\"event_id\": 42}", "INVALID_REQUEST")]
+    [InlineData("", "INVALID_REQUEST")]
+    public async Task Join_MalformedBody_Is400WithTheErrorShape(string body, string code)
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null);
+        using var response = await bed.Client.Http.PostAsync("/api/v1/queue/join", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+        Assert.Equal(code, error["code"]!.GetValue<string>());
+        Assert.False(string.IsNullOrWhiteSpace(error["message"]!.GetValue<string>()));
+        Assert.False(string.IsNullOrWhiteSpace(error["trace_id"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Join_UnknownEvent_Is404_AndBadUserIdOrIdempotencyKey_Is400()
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null);
+
+        Assert.Equal(HttpStatusCode.NotFound, (await bed.Client.JoinAsync("no-such-event")).Status);
+        Assert.Equal("INVALID_USER_ID", (await bed.Client.JoinAsync(bed.Room, "pipe|char")).Body["error"]!["code"]!.GetValue<string>());
+        Assert.Equal("INVALID_IDEMPOTENCY_KEY", (await bed.Client.JoinAsync(bed.Room, null, new string('k', 200))).Body["error"]!["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Status_UnknownOrMalformedToken_Is404TokenNotFound()
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null);
+        var (_, joined, _) = await bed.Client.JoinAsync(bed.Room);
+        var real = joined["waiting_token"]!.GetValue<string>();
+        var forged = real[..^4] + "AAAA";
+
+        foreach (var token in new[] { forged, "garbage", "", "no-such-room.AAAAAAAAAAAAAAAAAAAAAA" })
+        {
+            var (code, body, _) = await bed.Client.StatusAsync(token);
+            Assert.Equal(HttpStatusCode.NotFound, code);
+            Assert.Equal("TOKEN_NOT_FOUND", body["error"]!["code"]!.GetValue<string>());
+        }
+        Assert.Equal(HttpStatusCode.NotFound, (await bed.Client.EnterAsync(forged)).Status);
+    }
+
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("embedded")]
+    public async Task IdempotencyKey_RepeatedJoin_ReturnsTheSameResponse(string store)
+    {
+        await using var bed = await GatewayTestBed.StartAsync(redis.For(store), capacity: 1, refill: 0.001);
+        await bed.Client.JoinAsync(bed.Room, "head");
+
+        var first = await bed.Client.JoinAsync(bed.Room, null, "order-123");
+        var again = await bed.Client.JoinAsync(bed.Room, null, "order-123");
+
+        Assert.Equal(HttpStatusCode.Accepted, again.Status);
+        Assert.Equal(first.Body.ToJsonString(), again.Body.ToJsonString());
+    }
+
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("embedded")]
+    public async Task Leave_BySendBeaconPost_AndByDelete_FreesThePlace_Idempotently(string store)
+    {
+        await using var bed = await GatewayTestBed.StartAsync(redis.For(store), capacity: 1, refill: 0.001);
+        await bed.Client.JoinAsync(bed.Room, "head");
+        var a = (await bed.Client.JoinAsync(bed.Room, "a")).Body["waiting_token"]!.GetValue<string>();
+        var b = (await bed.Client.JoinAsync(bed.Room, "b")).Body["waiting_token"]!.GetValue<string>();
+        var c = (await bed.Client.JoinAsync(bed.Room, "c")).Body["waiting_token"]!.GetValue<string>();
+
+        // navigator.sendBeacon(url, token) posts the token as text/plain
+        using var beacon = await bed.Client.Http.PostAsync("/api/v1/queue/leave", new StringContent(a, Encoding.UTF8, "text/plain"));
+        Assert.Equal(HttpStatusCode.NoContent, beacon.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await bed.Client.StatusAsync(a)).Status);
+        Assert.Equal(1, (await bed.Client.StatusAsync(b)).Body["position"]!.GetValue<long>());
+
+        Assert.Equal(HttpStatusCode.NoContent, await bed.Client.LeaveAsync(b));
+        Assert.Equal(HttpStatusCode.NoContent, await bed.Client.LeaveAsync(b)); // idempotent
+        Assert.Equal(1, (await bed.Client.StatusAsync(c)).Body["position"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task JoinLimit_PerClientAddress_Is429_AndSpoofedForwardedForDoesNotEscapeIt()
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null, s => s["WaitingRoom:JoinsPerClientPerMinute"] = "3");
+        for (var i = 0; i < 3; i++)
+            Assert.Equal(HttpStatusCode.Accepted, (await bed.Client.JoinAsync(bed.Room)).Status);
+
+        using var spoofed = new HttpRequestMessage(HttpMethod.Post, "/api/v1/queue/join")
+        {
+            Content = new StringContent($$"""{"event_id":"{{bed.Room}}"}""", Encoding.UTF8, "application/json"),
+        };
+        spoofed.Headers.Add("X-Forwarded-For", "203.0.113.7");
+        using var response = await bed.Client.Http.SendAsync(spoofed);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Contains("RATE_LIMITED", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task QueueFull_Join_Is503WithRetryAfter()
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null, s => s[s.Keys.First(k => k.EndsWith(":Capacity", StringComparison.Ordinal))[..^":Capacity".Length] + ":MaxQueueLength"] = "1", capacity: 1, refill: 0.001);
+        await bed.Client.JoinAsync(bed.Room, "head");
+        await bed.Client.JoinAsync(bed.Room, "one");
+
+        var (code, body, response) = await bed.Client.JoinAsync(bed.Room, "two");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, code);
+        Assert.Equal("QUEUE_FULL", body["error"]!["code"]!.GetValue<string>());
+        Assert.NotNull(response.Headers.RetryAfter);
+    }
+
+    [Fact]
+    public async Task NotReady_Enter_Is403_WithPosition()
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null, capacity: 1, refill: 0.001);
+        await bed.Client.JoinAsync(bed.Room, "head");
+        var token = (await bed.Client.JoinAsync(bed.Room, "second")).Body["waiting_token"]!.GetValue<string>();
+
+        var (code, body, _) = await bed.Client.EnterAsync(token);
+
+        Assert.Equal(HttpStatusCode.Forbidden, code);
+        Assert.Equal("NOT_READY", body["error"]!["code"]!.GetValue<string>());
+        Assert.Equal(1, body["error"]!["position"]!.GetValue<long>());
+    }
+}
