@@ -1,0 +1,168 @@
+using System.Collections.Concurrent;
+using HdrHistogram;
+
+namespace LoadTest.Engine;
+
+/// <summary>
+/// Counters and histograms of one run. Requests record from any thread without locks; a single reader
+/// (the ticker, then the final summary) drains the per-interval recorders into running totals.
+/// </summary>
+internal sealed class RunMetrics
+{
+    private readonly ConcurrentDictionary<OutcomeKey, OutcomeRecorder> _outcomes = new();
+    private readonly Recorder _interval = LatencyHistograms.CreateRecorder();
+    private readonly Recorder _lag = LatencyHistograms.CreateRecorder();
+    private readonly HistogramBase _lagTotal = LatencyHistograms.Create();
+    private HistogramBase? _intervalScratch;
+    private HistogramBase? _lagScratch;
+    private long _started;
+    private long _errors;
+    private long _late;
+    private long _capHits;
+    private long _inFlight;
+    private long _failed;
+    private long _cancelled;
+    private string? _firstFailure;
+    private long _lastStarted;
+    private long _lastErrors;
+    private long _lastLate;
+    private long _stepOrder;
+
+    public long InFlight => Interlocked.Read(ref _inFlight);
+
+    public long Started => Interlocked.Read(ref _started);
+
+    public long Late => Interlocked.Read(ref _late);
+
+    public long CapHits => Interlocked.Read(ref _capHits);
+
+    public long TotalCompleted { get; private set; }
+
+    public long TotalErrors => Interlocked.Read(ref _errors);
+
+    public void IterationStarting()
+    {
+        Interlocked.Increment(ref _inFlight);
+        Interlocked.Increment(ref _started);
+    }
+
+    public void IterationEnded() => Interlocked.Decrement(ref _inFlight);
+
+    public void IterationFailed(Exception exception)
+    {
+        Interlocked.Increment(ref _failed);
+        Interlocked.CompareExchange(ref _firstFailure, $"{exception.GetType().Name}: {exception.Message}", null);
+    }
+
+    public void IterationCancelled() => Interlocked.Increment(ref _cancelled);
+
+    public void CapHit() => Interlocked.Increment(ref _capHits);
+
+    public void RecordStartLag(long lagTicks, long lateThresholdTicks)
+    {
+        _lag.RecordValue(LatencyHistograms.ToMicros(Math.Max(lagTicks, 0)));
+        if (lagTicks > lateThresholdTicks)
+        {
+            Interlocked.Increment(ref _late);
+        }
+    }
+
+    public void RecordStep(string step, string label, ErrorKind? error, long elapsedTicks, string? detail)
+    {
+        var micros = LatencyHistograms.ToMicros(elapsedTicks);
+        var outcome = _outcomes.GetOrAdd(new OutcomeKey(step, label, error), _ => new OutcomeRecorder(Interlocked.Increment(ref _stepOrder)));
+        outcome.Recorder.RecordValue(micros);
+        outcome.Describe(detail);
+        _interval.RecordValue(micros);
+        if (error is not null)
+        {
+            Interlocked.Increment(ref _errors);
+        }
+    }
+
+    /// <summary>Drains what was recorded since the previous call. Single reader only.</summary>
+    public TimelinePoint Sample(double elapsedSeconds, double intervalSeconds, double? targetRate)
+    {
+        foreach (var outcome in _outcomes.Values)
+        {
+            outcome.Drain();
+        }
+
+        _intervalScratch = _interval.GetIntervalHistogram(_intervalScratch);
+        _lagScratch = _lag.GetIntervalHistogram(_lagScratch);
+        _lagTotal.Add(_lagScratch);
+        TotalCompleted += _intervalScratch.TotalCount;
+
+        var started = Started;
+        var errors = TotalErrors;
+        var late = Late;
+        var point = new TimelinePoint(
+            elapsedSeconds,
+            intervalSeconds,
+            started - _lastStarted,
+            _intervalScratch.TotalCount,
+            errors - _lastErrors,
+            late - _lastLate,
+            InFlight,
+            targetRate,
+            LatencySummary.From(_intervalScratch));
+        (_lastStarted, _lastErrors, _lastLate) = (started, errors, late);
+        return point;
+    }
+
+    /// <summary>Per-step totals; call after the final <see cref="Sample"/>.</summary>
+    public IReadOnlyList<StepStats> Steps() =>
+        _outcomes
+            .GroupBy(pair => pair.Key.Step)
+            .OrderBy(group => group.Min(pair => pair.Value.Order))
+            .Select(group =>
+            {
+                var histogram = LatencyHistograms.Create();
+                foreach (var pair in group)
+                {
+                    histogram.Add(pair.Value.Total);
+                }
+
+                var outcomes = group
+                    .Select(pair => new OutcomeStats(pair.Key.Label, pair.Key.Error, LatencySummary.From(pair.Value.Total), pair.Value.FirstDetail))
+                    .OrderByDescending(outcome => outcome.Latency.Count)
+                    .ToList();
+                return new StepStats(group.Key, histogram, outcomes);
+            })
+            .ToList();
+
+    public LatencySummary StartLag() => LatencySummary.From(_lagTotal);
+
+    public IterationStats Iterations() =>
+        new(Started, Interlocked.Read(ref _failed), Interlocked.Read(ref _cancelled), Volatile.Read(ref _firstFailure));
+
+    private readonly record struct OutcomeKey(string Step, string Label, ErrorKind? Error);
+
+    private sealed class OutcomeRecorder(long order)
+    {
+        private HistogramBase? _scratch;
+        private string? _firstDetail;
+
+        public long Order { get; } = order;
+
+        public Recorder Recorder { get; } = LatencyHistograms.CreateRecorder();
+
+        public HistogramBase Total { get; } = LatencyHistograms.Create();
+
+        public string? FirstDetail => Volatile.Read(ref _firstDetail);
+
+        public void Describe(string? detail)
+        {
+            if (detail is not null)
+            {
+                Interlocked.CompareExchange(ref _firstDetail, detail, null);
+            }
+        }
+
+        public void Drain()
+        {
+            _scratch = Recorder.GetIntervalHistogram(_scratch);
+            Total.Add(_scratch);
+        }
+    }
+}

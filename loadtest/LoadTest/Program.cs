@@ -1,0 +1,30 @@
+using LoadTest.Cli;
+
+if (CliParser.WantsHelp(args))
+{
+    Console.WriteLine(Usage.Text);
+    return args.Length == 0 ? CommandRunner.InvalidArguments : CommandRunner.Success;
+}
+
+using var interrupted = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    // First Ctrl+C stops the run and still writes the partial report; a second one kills the process.
+    if (!interrupted.IsCancellationRequested)
+    {
+        e.Cancel = true;
+        Console.Error.WriteLine("interrupted: stopping and writing the partial report (Ctrl+C again to abort)");
+        interrupted.Cancel();
+    }
+};
+
+try
+{
+    var options = CliParser.Parse(args);
+    return await CommandRunner.RunAsync(options, args, interrupted.Token);
+}
+catch (ArgumentException exception)
+{
+    await Console.Error.WriteLineAsync($"error: {exception.Message}\nRun with --help for the options.");
+    return CommandRunner.InvalidArguments;
+}
