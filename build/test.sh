@@ -24,7 +24,7 @@ dotnet test Proxy.sln -c Release --logger "console;verbosity=normal" 2>&1 | tee 
 status=${PIPESTATUS[0]}
 set -e
 
-# One plain closing line over all test assemblies, from the runner's per-assembly summaries.
-grep -E '^(Passed|Failed)! +- ' "$log" | awk -F'[:,]' '{ f += $2; p += $4 } END { printf "%d passed, %d failed\n", p, f }'
-
+# One plain closing line over all test assemblies, from the runner's per-assembly summaries
+# ("Total tests: N" blocks at normal verbosity).
+awk '/^ *Passed: *[0-9]+ *$/ { p += $2 } /^ *Failed: *[0-9]+ *$/ { f += $2 } END { printf "%d passed, %d failed\n", p, f }' "$log"
 exit "$status"
