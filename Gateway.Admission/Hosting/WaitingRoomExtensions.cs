@@ -1,5 +1,6 @@
 using Gateway.Admission.Diagnostics;
 using Gateway.Admission.Middleware;
+using Gateway.Admission.Pages;
 using Gateway.Admission.Queue;
 using Gateway.Admission.Rooms;
 using Gateway.Admission.Storage;
@@ -33,6 +34,11 @@ public static class WaitingRoomExtensions
             .Bind(configuration.GetSection(WaitingRoomOptions.SectionName))
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<WaitingRoomOptions>, WaitingRoomOptionsValidator>();
+        services.AddOptions<PageOptions>()
+            .Bind(configuration.GetSection(PageOptions.SectionName))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PageOptions>, PageOptionsValidator>();
+        services.AddSingleton<WaitingRoomPage>();
 
         services.TryAddSingletonTimeProvider();
         services.AddMetrics();
@@ -51,10 +57,11 @@ public static class WaitingRoomExtensions
         return services;
     }
 
-    /// <summary>Maps the queue API (<c>/api/v1/queue/*</c>) and the readiness check's store probe.</summary>
+    /// <summary>Maps the queue API (<c>/api/v1/queue/*</c>), the waiting-room page (<c>/waiting-room/{eventId}</c>) and <c>/readyz</c> (a store PING).</summary>
     public static IEndpointRouteBuilder MapWaitingRoom(this IEndpointRouteBuilder endpoints)
     {
         QueueEndpoints.Map(endpoints);
+        WaitingRoomPage.Map(endpoints);
         endpoints.MapGet("/readyz", async (StoreConnection store, IOptions<StoreOptions> options) =>
             await store.PingAsync(options.Value.ReadinessTimeout)
                 ? Results.Text("ready", "text/plain")
