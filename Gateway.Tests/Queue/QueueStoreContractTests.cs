@@ -272,12 +272,13 @@ public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where 
     [Fact]
     public async Task Maintenance_PromotesWhileNobodyPolls()
     {
-        var room = fixture.NewRoom(capacity: 1, refill: 5);
+        // One token every 0.5 s: the second join (milliseconds after the first) finds none.
+        var room = fixture.NewRoom(capacity: 1, refill: 2);
         await Store.JoinAsync(room, Token(room), "head", null);
         var second = await Store.JoinAsync(room, Token(room), "second", null);
         Assert.Equal(EntryState.Waiting, second.State);
 
-        await Task.Delay(400); // two tokens' worth at 5/s
+        await Task.Delay(800);
         var snapshot = await Store.TickAsync(room);
 
         Assert.Equal(1, snapshot.Promoted);
