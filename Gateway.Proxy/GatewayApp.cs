@@ -1,9 +1,7 @@
-using Gateway.Admission.Diagnostics;
 using Gateway.Admission.Hosting;
 using Gateway.Proxy.Configuration;
+using Gateway.Proxy.Diagnostics;
 using Gateway.Proxy.Forwarding;
-using OpenTelemetry.Resources;
-using OpenTelemetry.Trace;
 using Prometheus;
 
 namespace Gateway.Proxy;
@@ -26,7 +24,7 @@ public static class GatewayApp
         builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
         builder.Services.AddWaitingRoom(builder.Configuration);
         AddProxy(builder);
-        AddTracing(builder);
+        GatewayTelemetry.Add(builder);
 
         var app = builder.Build();
         // Empty KnownProxies in ASP.NET Core means "trust every proxy", so the middleware runs only when the
@@ -34,13 +32,14 @@ public static class GatewayApp
         if (KnownProxies(builder.Configuration).Length > 0)
             app.UseForwardedHeaders();
         app.UseRouting();
-        app.UseHttpMetrics();
+        GatewayTelemetry.Use(app);
 
         app.MapGet("/healthz", () => Results.Text("ok", "text/plain"));
         app.MapMetrics("/metrics");
         app.MapWaitingRoom();
         app.MapReverseProxy(pipeline =>
         {
+            pipeline.UseForwardingMetrics();
             // The gate comes first: a request without an admission never costs a load-balancing decision.
             pipeline.UseWaitingRoomGate();
             pipeline.UseSessionAffinity();
@@ -79,26 +78,4 @@ public static class GatewayApp
 
     private static System.Net.IPAddress[] KnownProxies(ConfigurationManager configuration) =>
         [.. (configuration.GetSection("ForwardedHeaders:KnownProxies").Get<string[]>() ?? []).Select(System.Net.IPAddress.Parse)];
-
-    /// <summary>
-    /// Traces are always created (so <c>traceparent</c> reaches the backends and logs carry trace ids) and
-    /// exported over OTLP only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or <c>Telemetry:OtlpEndpoint</c> is set.
-    /// </summary>
-    private static void AddTracing(WebApplicationBuilder builder)
-    {
-        var endpoint = builder.Configuration["Telemetry:OtlpEndpoint"] ?? builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
-        var ratio = builder.Configuration.GetValue("Telemetry:SamplingRatio", 1.0);
-        builder.Services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService("waiting-room-gateway"))
-            .WithTracing(tracing =>
-            {
-                tracing.SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio)))
-                    .AddSource(WaitingRoomTelemetry.SourceName)
-                    .AddSource("Yarp.ReverseProxy")
-                    .AddAspNetCoreInstrumentation(o => o.Filter = c => c.Request.Path != "/metrics" && c.Request.Path != "/healthz")
-                    .AddHttpClientInstrumentation();
-                if (!string.IsNullOrWhiteSpace(endpoint))
-                    tracing.AddOtlpExporter(o => o.Endpoint = new Uri(endpoint));
-            });
-    }
 }

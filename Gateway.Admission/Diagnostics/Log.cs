@@ -38,6 +38,15 @@ internal static partial class Log
     [LoggerMessage(14, LogLevel.Error, "Route {RouteId} is gated by room {Room}, which is not configured under WaitingRoom:Rooms; the route refuses all traffic until it is.")]
     public static partial void GateRoomNotConfigured(ILogger logger, string routeId, string room);
 
-    [LoggerMessage(15, LogLevel.Information, "WaitingRoom configuration reloaded: {RoomCount} rooms")]
-    public static partial void RoomsReloaded(ILogger logger, int roomCount);
+    [LoggerMessage(15, LogLevel.Information, "WaitingRoom configuration reloaded: {RoomCount} rooms ({Rooms})")]
+    public static partial void RoomsReloaded(ILogger logger, int roomCount, string rooms);
+
+    [LoggerMessage(16, LogLevel.Information, "Proxy configuration applied: {RouteCount} routes ({GatedCount} gated by a waiting room), {ClusterCount} clusters")]
+    public static partial void ProxyConfigApplied(ILogger logger, int routeCount, int gatedCount, int clusterCount);
+
+    [LoggerMessage(17, LogLevel.Error, "Proxy configuration rejected; the previous routes stay in force: {Error}")]
+    public static partial void ProxyConfigRejected(ILogger logger, string error);
+
+    [LoggerMessage(18, LogLevel.Error, "Proxy configuration could not be loaded; the previous routes stay in force: {Error}")]
+    public static partial void ProxyConfigLoadFailed(ILogger logger, string error);
 }

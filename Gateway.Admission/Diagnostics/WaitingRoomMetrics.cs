@@ -4,8 +4,10 @@ using System.Diagnostics.Metrics;
 namespace Gateway.Admission.Diagnostics;
 
 /// <summary>
-/// The waiting room's instruments (System.Diagnostics.Metrics, exported on <c>/metrics</c>). Names follow
-/// OpenTelemetry conventions; the Prometheus exporter turns them into snake_case with unit suffixes.
+/// The waiting room's instruments (System.Diagnostics.Metrics). The gateway publishes them on <c>/metrics</c>
+/// under Prometheus names: dots become underscores, the unit a suffix, counters end in <c>_total</c>
+/// (<c>waitingroom.joins</c> = <c>waitingroom_joins_total</c>, <c>waitingroom.store.duration</c> =
+/// <c>waitingroom_store_duration_seconds</c>). docs/OBSERVABILITY.md lists them all.
 /// </summary>
 internal sealed class WaitingRoomMetrics : IDisposable
 {
@@ -33,7 +35,7 @@ internal sealed class WaitingRoomMetrics : IDisposable
         _promotions = _meter.CreateCounter<long>("waitingroom.promotions", description: "Users moved from waiting to ready; each uses one token-bucket token.");
         _admissions = _meter.CreateCounter<long>("waitingroom.admissions", description: "Admission tokens granted by enter (first grant per waiting token only).");
         _denials = _meter.CreateCounter<long>("waitingroom.denials", description: "Enter calls refused, by reason (not_ready, not_found, unavailable).");
-        _drops = _meter.CreateCounter<long>("waitingroom.drops", description: "Users who lost their place by not polling for AbandonAfter.");
+        _drops = _meter.CreateCounter<long>("waitingroom.drops", description: "Users who lost their place: waiting users who stopped polling for AbandonAfter, ready users who did not enter within it.");
         _expirations = _meter.CreateCounter<long>("waitingroom.expirations", description: "Admissions that ran out their AdmissionTtl.");
         _leaves = _meter.CreateCounter<long>("waitingroom.leaves", description: "Users who left the queue themselves.");
         _gateDecisions = _meter.CreateCounter<long>("waitingroom.gate.decisions", description: "Gated-route decisions by outcome (allowed, redirected, rejected, misconfigured).");
@@ -42,11 +44,11 @@ internal sealed class WaitingRoomMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] });
         _position = _meter.CreateHistogram<long>("waitingroom.queue.position", description: "Positions reported to waiting users.",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 10, 100, 1_000, 10_000, 50_000, 100_000, 300_000, 1_000_000] });
-        _etaAccuracy = _meter.CreateHistogram<double>("waitingroom.eta.accuracy", description: "Per admitted user: max(0, 1 - |first ETA - actual wait| / actual wait).",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.99, 1] });
+        _etaAccuracy = _meter.CreateHistogram<double>("waitingroom.eta.accuracy", unit: "1", description: "Per admitted user: max(0, 1 - |first ETA - actual wait| / actual wait).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 1] });
         _meter.CreateObservableGauge("waitingroom.queue.length", () => Observe(g => g.QueueLength), description: "Users waiting (not yet ready), from the last maintenance tick.");
         _meter.CreateObservableGauge("waitingroom.bucket.tokens", () => Observe(g => g.Tokens), description: "Whole admission tokens in the bucket, from the last maintenance tick.");
-        _meter.CreateObservableGauge("waitingroom.refill.rate", () => Observe(g => g.RefillPerSecond), description: "Configured admissions per second.");
+        _meter.CreateObservableGauge("waitingroom.refill.rate", () => Observe(g => g.RefillPerSecond), unit: "{admission}/s", description: "Configured token-bucket refill: admissions per second.");
     }
 
     public void Join(string room, string outcome) => _joins.Add(1, Tag("room", room), Tag("outcome", outcome));

@@ -4,14 +4,26 @@ using Gateway.Admission.Rooms;
 namespace Gateway.Admission.Eta;
 
 /// <summary>
-/// Estimates how long a waiting user will wait. The original blended the admission rate of the last
-/// 1, 5 and 15 minutes (weights 0.5 / 0.3 / 0.2) and fell back to position x 2 with no data. We know
-/// more: the bucket refills at the configured rate whenever anyone is waiting, and the reply tells how
-/// many whole tokens are free right now, so the forecast starts from the configured rate and uses the
-/// history to correct it (for example when nobody polls and promotion lags).
+/// Estimates how long a waiting user will wait until their turn (the moment the bucket hands them a token).
+/// <para>
+/// The original divided the position by an admission rate blended from the last 1, 5 and 15 minutes
+/// (weights 0.5 / 0.3 / 0.2) and fell back to position x 2 with no data. The gateway knows more than its
+/// history: the bucket refills at the configured rate whenever anyone waits, and each reply carries the
+/// fractional tokens already in it, so the time to the user's token is exact for a line where nobody
+/// leaves. What the configuration cannot know is who ahead will give up: that comes from the room's
+/// history in Redis (shared by every instance), weighted over the same 1 / 5 / 15 minute windows.
+/// </para>
+/// <para>
+/// Model: <c>need = position - tokens</c> tokens must still arrive at rate <c>r</c>, while each of the
+/// people ahead vanishes (dropped or left) at hazard <c>h</c> per second, measured as vanished users per
+/// waiting-user-second. The line ahead shrinks as <c>dn/dt = -(r + h n)</c>, so the wait is
+/// <c>ln(1 + h need / r) / h</c>, which is <c>need / r</c> when nobody leaves. See docs/ETA.md for the
+/// measured accuracy and how confidence is calibrated.
+/// </para>
 /// </summary>
 internal static class EtaEstimator
 {
+    /// <summary>The original's windows and weights, used here for the abandonment hazard.</summary>
     private static readonly (TimeSpan Window, double Weight)[] Windows =
     [
         (TimeSpan.FromMinutes(1), 0.5),
@@ -19,64 +31,118 @@ internal static class EtaEstimator
         (TimeSpan.FromMinutes(15), 0.2),
     ];
 
+    private const double BucketSeconds = 10;
+
     /// <summary>The estimate for a user at <paramref name="position"/> (1 = next).</summary>
+    /// <param name="position">Place in line, 1 = next; 0 or less = not waiting.</param>
+    /// <param name="tokensAvailable">The bucket's (fractional) tokens, read atomically with the position.</param>
+    /// <param name="room">The room's configuration: the refill rate is what the bucket delivers.</param>
+    /// <param name="snapshot">The room's history from the last maintenance tick, or null before the first one.</param>
+    /// <param name="now">The store's time of the reply.</param>
     public static EtaEstimate Estimate(long position, double tokensAvailable, RoomOptions room, RoomSnapshot? snapshot, DateTimeOffset now)
     {
         if (position <= 0)
             return new EtaEstimate(0, 1.0);
 
         var rate = room.RefillPerSecond;
-        var ahead = Math.Max(0, position - Math.Floor(tokensAvailable));
-        var seconds = (long)Math.Ceiling(ahead / rate);
-        return new EtaEstimate(seconds, Confidence(snapshot, now));
+        var need = Math.Max(0, position - tokensAvailable);
+        var flow = snapshot is null ? Flow.Unknown : MeasureFlow(snapshot, now);
+        var steady = need / rate;
+        var seconds = flow.Hazard > 0 ? Math.Log(1 + (flow.Hazard * need / rate)) / flow.Hazard : steady;
+        var given = Math.Max(1, (long)Math.Round(seconds));
+        return new EtaEstimate(given, Confidence(given, seconds, steady, flow));
     }
 
     /// <summary>
-    /// The original's tiers from how much admission history the windows hold: at least 30 admissions in
-    /// 15 minutes = 1.0, 10 in 5 minutes = 0.8, 3 in 1 minute = 0.6. With no history we still know the
-    /// configured rate, so the floor is 0.5 rather than the original's 0.2.
+    /// The expected accuracy of the ETA <paramref name="given"/> for a modelled wait of <paramref name="seconds"/>:
+    /// one minus the typical relative error from answering in whole seconds (which matters for short waits),
+    /// from the abandonment correction (half of it is assumed uncertain), and from what the history has not
+    /// shown yet (the original's tiers: the less admission history, the less we know about this room's flow;
+    /// and a forecast reaching further than the history goes back is less certain). The constants are
+    /// calibrated on the simulation (docs/ETA.md), where mean confidence tracks mean accuracy per band.
     /// </summary>
-    internal static double Confidence(RoomSnapshot? snapshot, DateTimeOffset now)
+    internal static double Confidence(long given, double seconds, double steadySeconds, Flow flow)
     {
-        if (snapshot is null)
-            return 0.5;
-        var in15 = Admissions(snapshot, now, Windows[2].Window);
-        if (in15 >= 30)
-            return 1.0;
-        if (Admissions(snapshot, now, Windows[1].Window) >= 10)
-            return 0.8;
-        if (Admissions(snapshot, now, Windows[0].Window) >= 3)
-            return 0.6;
-        return 0.5;
+        // Under a second the user is next and hears "1 second"; above, the rounding is known, plus ~50 ms of timing.
+        var rounding = seconds < 1 ? 0.1 : (Math.Abs(given - seconds) + 0.05) / seconds;
+        var abandonment = 0.5 * Math.Abs(steadySeconds - seconds) / Math.Max(seconds, 1);
+        var history = flow.Tier switch
+        {
+            >= 1.0 => 0.01,
+            >= 0.8 => 0.03,
+            >= 0.6 => 0.05,
+            _ => 0.08,
+        };
+        var horizon = 0.06 * seconds / (seconds + flow.ObservedSeconds + 60);
+        var error = Math.Sqrt((rounding * rounding) + (abandonment * abandonment) + (history * history) + (horizon * horizon));
+        return Math.Round(Math.Clamp(1 - error, 0.05, 0.99), 2);
     }
 
-    /// <summary>The blended observed admission rate (per second), or null without history.</summary>
-    internal static double? ObservedRate(RoomSnapshot snapshot, DateTimeOffset now)
+    /// <summary>What the room's history says about its flow: the abandonment hazard, the original's data tier, how far back it reaches.</summary>
+    internal static Flow MeasureFlow(RoomSnapshot snapshot, DateTimeOffset now)
     {
-        if (snapshot.History.Count == 0)
-            return null;
-        var first = DateTimeOffset.FromUnixTimeMilliseconds(snapshot.History[0].BucketStartMs);
+        var nowMs = now.ToUnixTimeMilliseconds();
         double weighted = 0, weights = 0;
         foreach (var (window, weight) in Windows)
         {
-            var span = Math.Min(window.TotalSeconds, (now - first).TotalSeconds);
-            if (span < 10)
+            var since = nowMs - (long)window.TotalMilliseconds;
+            var exposure = Exposure(snapshot, since, nowMs);
+            if (exposure <= 0)
                 continue;
-            weighted += weight * Admissions(snapshot, now, window) / span;
+            weighted += weight * Sum(snapshot.Vanished, since) / exposure;
             weights += weight;
         }
-        return weights > 0 ? weighted / weights : null;
+        var hazard = weights > 0 ? weighted / weights : 0;
+        var observed = snapshot.QueueLengths.Count == 0 ? 0 : Math.Max(0, (nowMs - snapshot.QueueLengths[0].BucketStartMs) / 1000.0);
+        return new Flow(hazard, Tier(snapshot, nowMs), observed);
     }
 
-    private static long Admissions(RoomSnapshot snapshot, DateTimeOffset now, TimeSpan window)
+    /// <summary>
+    /// The original's confidence tiers from how much admission history the windows hold: at least 30
+    /// admissions in 15 minutes = 1.0, 10 in 5 minutes = 0.8, 3 in 1 minute = 0.6, else 0.2.
+    /// </summary>
+    private static double Tier(RoomSnapshot snapshot, long nowMs)
     {
-        var since = (now - window).ToUnixTimeMilliseconds();
-        long sum = 0;
-        foreach (var (start, count) in snapshot.History)
+        if (Sum(snapshot.History, nowMs - (long)Windows[2].Window.TotalMilliseconds) >= 30)
+            return 1.0;
+        if (Sum(snapshot.History, nowMs - (long)Windows[1].Window.TotalMilliseconds) >= 10)
+            return 0.8;
+        if (Sum(snapshot.History, nowMs - (long)Windows[0].Window.TotalMilliseconds) >= 3)
+            return 0.6;
+        return 0.2;
+    }
+
+    /// <summary>Waiting-user-seconds in [since, now]: each bucket's sampled queue length times the part of the bucket inside the window.</summary>
+    private static double Exposure(RoomSnapshot snapshot, long sinceMs, long nowMs)
+    {
+        double total = 0;
+        foreach (var (start, length) in snapshot.QueueLengths)
         {
-            if (start >= since)
+            var from = Math.Max(start, sinceMs);
+            var to = Math.Min(start + (long)(BucketSeconds * 1000), nowMs);
+            if (to > from)
+                total += length * (to - from) / 1000.0;
+        }
+        return total;
+    }
+
+    private static long Sum(IReadOnlyList<(long BucketStartMs, long Count)> series, long sinceMs)
+    {
+        long sum = 0;
+        foreach (var (start, count) in series)
+        {
+            if (start >= sinceMs)
                 sum += count;
         }
         return sum;
+    }
+
+    /// <summary>The room's measured flow.</summary>
+    /// <param name="Hazard">Waiting users vanishing per waiting user per second.</param>
+    /// <param name="Tier">The original's data-sufficiency confidence tier.</param>
+    /// <param name="ObservedSeconds">How far back the room's history reaches.</param>
+    internal readonly record struct Flow(double Hazard, double Tier, double ObservedSeconds)
+    {
+        public static Flow Unknown { get; } = new(0, 0.2, 0);
     }
 }

@@ -47,19 +47,27 @@ internal static class EtaMessages
         _ => korean ? "낮음" : "low",
     };
 
+    /// <summary>
+    /// A wait in words: seconds under a minute ("33 seconds"), whole minutes under an hour ("4 minutes"),
+    /// hours and minutes to the nearest 5 minutes beyond ("1 hour 35 minutes"): no more precision than an
+    /// estimate a few percent off can honestly claim.
+    /// </summary>
     internal static string Duration(long seconds, bool korean)
     {
         var c = CultureInfo.InvariantCulture;
         if (seconds < 60)
-            return korean ? string.Create(c, $"{Math.Max(seconds, 1)}초") : seconds <= 1 ? "1 second" : string.Create(c, $"{seconds} seconds");
-        var minutes = (long)Math.Round(seconds / 60.0);
+        {
+            seconds = Math.Max(seconds, 1);
+            return korean ? string.Create(c, $"{seconds}초") : seconds == 1 ? "1 second" : string.Create(c, $"{seconds} seconds");
+        }
+        var minutes = (long)Math.Round(seconds / 60.0, MidpointRounding.AwayFromZero);
         if (minutes < 60)
             return korean ? string.Create(c, $"{minutes}분") : minutes == 1 ? "1 minute" : string.Create(c, $"{minutes} minutes");
-        var hours = minutes / 60;
-        var rest = minutes % 60;
+        minutes = (long)Math.Round(minutes / 5.0, MidpointRounding.AwayFromZero) * 5;
+        var (hours, rest) = (minutes / 60, minutes % 60);
         if (korean)
             return rest == 0 ? string.Create(c, $"{hours}시간") : string.Create(c, $"{hours}시간 {rest}분");
         var h = hours == 1 ? "1 hour" : string.Create(c, $"{hours} hours");
-        return rest == 0 ? h : rest == 1 ? h + " 1 minute" : string.Create(c, $"{h} {rest} minutes");
+        return rest == 0 ? h : string.Create(c, $"{h} {rest} minutes");
     }
 }

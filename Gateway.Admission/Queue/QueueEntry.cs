@@ -49,4 +49,11 @@ internal sealed record RoomSnapshot(
     long QueueLength,
     long AdmittedTotal,
     IReadOnlyList<(long BucketStartMs, long Admissions)> History,
-    DateTimeOffset TakenAt);
+    DateTimeOffset TakenAt)
+{
+    /// <summary>Waiting users who left the line without a token (dropped or left) per 10-second bucket, oldest first.</summary>
+    public IReadOnlyList<(long BucketStartMs, long Count)> Vanished { get; init; } = [];
+
+    /// <summary>The queue length sampled by the last tick in each 10-second bucket, oldest first (no sample = room idle).</summary>
+    public IReadOnlyList<(long BucketStartMs, long Length)> QueueLengths { get; init; } = [];
+}

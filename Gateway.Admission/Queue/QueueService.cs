@@ -24,6 +24,8 @@ internal sealed class QueueService(IQueueStore store, AdmissionTokens admissionT
             return entry;
         }
         metrics.Join(room.Id, entry.Created ? "created" : "existing");
+        if (entry.State == EntryState.Waiting)
+            metrics.Position(room.Id, entry.Position);
         if (entry.Created)
             await store.RecordFirstEtaAsync(room, entry.Token, Eta(room, entry).Seconds);
         return entry;

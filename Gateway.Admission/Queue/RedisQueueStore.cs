@@ -16,55 +16,101 @@ internal sealed class RedisQueueStore(StoreConnection connection, WaitingRoomMet
     private const int HotPromoteLimit = 200;
     private const int HotSweepLimit = 20;
     private const int TickPromoteLimit = 1000;
+    private const long HistoryBucketMs = 10_000; // HIST_BUCKET_MS in common.lua
     private const int TickSweepLimit = 2000;
+
+    private readonly QueueScriptSet _scripts = QueueScripts.StoreClock;
+    private readonly TimeProvider? _externalClock;
+
+    // Private, so dependency injection (public constructors only) can never pick the simulation clock.
+    private RedisQueueStore(StoreConnection connection, WaitingRoomMetrics metrics, ILogger<RedisQueueStore> logger, TimeProvider externalClock)
+        : this(connection, metrics, logger)
+    {
+        _scripts = QueueScripts.ExternalClock();
+        _externalClock = externalClock;
+    }
+
+    /// <summary>
+    /// A store whose scripts read the time from <paramref name="clock"/> (sent as the last argument) instead of
+    /// Redis TIME: for the ETA simulation's fake clock only, never for a gateway.
+    /// </summary>
+    internal static RedisQueueStore WithExternalClock(StoreConnection connection, WaitingRoomMetrics metrics, ILogger<RedisQueueStore> logger, TimeProvider clock) =>
+        new(connection, metrics, logger, clock);
 
     public async Task<QueueEntry> JoinAsync(Room room, string candidateToken, string? userId, string? idempotencyKey)
     {
-        var result = await RunAsync("join", QueueScripts.Join, room, HotPromoteLimit, HotSweepLimit,
+        var result = await RunAsync("join", _scripts.Join, room, HotPromoteLimit, HotSweepLimit,
             candidateToken, userId ?? "", idempotencyKey ?? "", room.Options.MaxQueueLength);
         return ToEntry(result);
     }
 
     public async Task<QueueEntry> StatusAsync(Room room, string token) =>
-        ToEntry(await RunAsync("status", QueueScripts.Status, room, HotPromoteLimit, HotSweepLimit, token));
+        ToEntry(await RunAsync("status", _scripts.Status, room, HotPromoteLimit, HotSweepLimit, token));
 
     public async Task<QueueEntry> EnterAsync(Room room, string token) =>
-        ToEntry(await RunAsync("enter", QueueScripts.Enter, room, HotPromoteLimit, HotSweepLimit, token));
+        ToEntry(await RunAsync("enter", _scripts.Enter, room, HotPromoteLimit, HotSweepLimit, token));
 
     public Task RecordFirstEtaAsync(Room room, string token, long etaSeconds)
     {
         // Fire-and-forget: the join already answered; losing this write only loses one accuracy sample.
+        using var activity = StartStoreActivity("record_eta", "HSET", room);
         try
         {
             connection.Database.HashSet(room.Keys.FirstEta, token, etaSeconds, flags: CommandFlags.FireAndForget);
         }
-        catch (RedisException)
+        catch (RedisException ex)
         {
             metrics.StoreError("record_eta");
+            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
         }
         return Task.CompletedTask;
     }
 
     public async Task<bool> LeaveAsync(Room room, string token)
     {
-        var result = await RunAsync("leave", QueueScripts.Leave, room, 0, 0, token);
+        var result = await RunAsync("leave", _scripts.Leave, room, 0, 0, token);
         return (long)result[0] == 1;
     }
 
     public async Task<RoomSnapshot> TickAsync(Room room)
     {
-        var r = await RunAsync("tick", QueueScripts.Tick, room, TickPromoteLimit, TickSweepLimit);
+        var r = await RunAsync("tick", _scripts.Tick, room, TickPromoteLimit, TickSweepLimit);
         var history = new List<(long, long)>((r.Length - 6) / 2);
         for (var i = 6; i + 1 < r.Length; i += 2)
-            history.Add(((long)r[i] * 10_000, (long)r[i + 1]));
+            history.Add(((long)r[i] * HistoryBucketMs, (long)r[i + 1]));
         history.Sort();
-        return new RoomSnapshot((long)r[0], (long)r[1], (long)r[2], (long)r[3] / 1000.0, (long)r[4], (long)r[5], history, DateTimeOffset.UtcNow);
+
+        // The trailing table: store time, then (kind, bucket, value) triples of the other history series.
+        var series = (RedisResult[])r[^1]!;
+        var vanished = new List<(long, long)>();
+        var lengths = new List<(long, long)>();
+        for (var i = 1; i + 2 < series.Length; i += 3)
+        {
+            var point = ((long)series[i + 1] * HistoryBucketMs, (long)series[i + 2]);
+            switch ((string?)series[i])
+            {
+                case "v":
+                    vanished.Add(point);
+                    break;
+                case "l":
+                    lengths.Add(point);
+                    break;
+            }
+        }
+        vanished.Sort();
+        lengths.Sort();
+        var takenAt = DateTimeOffset.FromUnixTimeMilliseconds((long)series[0]);
+        return new RoomSnapshot((long)r[0], (long)r[1], (long)r[2], (long)r[3] / 1000.0, (long)r[4], (long)r[5], history, takenAt)
+        {
+            Vanished = vanished,
+            QueueLengths = lengths,
+        };
     }
 
     private async Task<RedisResult[]> RunAsync(string operation, string script, Room room, int promoteLimit, int sweepLimit, params RedisValue[] extra)
     {
         var options = room.Options;
-        var args = new RedisValue[7 + extra.Length];
+        var args = new RedisValue[7 + extra.Length + (_externalClock is null ? 0 : 1)];
         args[0] = options.Capacity;
         args[1] = options.RefillPerSecond.ToString("R", CultureInfo.InvariantCulture);
         args[2] = (long)options.AbandonAfter.TotalMilliseconds;
@@ -73,11 +119,10 @@ internal sealed class RedisQueueStore(StoreConnection connection, WaitingRoomMet
         args[5] = promoteLimit;
         args[6] = sweepLimit;
         extra.CopyTo(args, 7);
+        if (_externalClock is not null)
+            args[^1] = _externalClock.GetUtcNow().ToUnixTimeMilliseconds();
 
-        using var activity = WaitingRoomTelemetry.Source.StartActivity("store " + operation, ActivityKind.Client);
-        activity?.SetTag("db.system", "redis");
-        activity?.SetTag("db.operation", "EVALSHA " + operation);
-        activity?.SetTag("waitingroom.room", room.Id);
+        using var activity = StartStoreActivity(operation, "EVALSHA", room);
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -92,6 +137,15 @@ internal sealed class RedisQueueStore(StoreConnection connection, WaitingRoomMet
             Log.StoreCallFailed(logger, operation, room.Id, ex.GetType().Name, ex.Message);
             throw new StoreUnavailableException(operation, ex);
         }
+    }
+
+    private static Activity? StartStoreActivity(string operation, string command, Room room)
+    {
+        var activity = WaitingRoomTelemetry.Source.StartActivity("store " + operation, ActivityKind.Client);
+        activity?.SetTag("db.system", "redis");
+        activity?.SetTag("db.operation", command + " " + operation);
+        activity?.SetTag("waitingroom.room", room.Id);
+        return activity;
     }
 
     private static QueueEntry ToEntry(RedisResult[] r)

@@ -31,6 +31,8 @@ internal sealed class EmbeddedStore : IDisposable
             "--lua-transaction-mode", "true",
             "--memory", memory,
             "--index", "64m",
+            // No ASCII banner on stdout: the console carries JSON log lines only.
+            "-q",
         ]);
         server.Start();
         return new EmbeddedStore(server, port);

@@ -56,8 +56,9 @@ public sealed class GatewayHost : IAsyncDisposable
     public Task RewriteConfigAsync(IDictionary<string, string?> settings) => File.WriteAllTextAsync(ConfigPath, TestConfig.ToJson(settings));
 
     /// <summary>
-    /// A client that behaves like an outside caller: it never injects trace headers of the test process
-    /// (the gateway's tracing listens in-process), so a test's own <c>traceparent</c> arrives untouched.
+    /// A client that behaves like an outside caller: it injects no trace headers of the test process (the
+    /// gateway's tracing listens in-process). OpenTelemetry's HttpClient instrumentation may still rewrite a
+    /// test's own <c>traceparent</c>; tests that check one send it over <see cref="RawHttp"/>.
     /// </summary>
     public HttpClient CreateClient(bool followRedirects = false, bool useCookies = false) =>
         new(new SocketsHttpHandler
@@ -65,7 +66,7 @@ public sealed class GatewayHost : IAsyncDisposable
             AllowAutoRedirect = followRedirects,
             UseCookies = useCookies,
             UseProxy = false,
-            ActivityHeadersPropagator = System.Diagnostics.DistributedContextPropagator.CreateNoOutputPropagator(),
+            ActivityHeadersPropagator = null,
         })
         {
             BaseAddress = BaseAddress,

@@ -30,10 +30,18 @@ local function encode(r)
   return r.state .. '|' .. int(r.seq) .. '|' .. int(r.joined) .. '|' .. int(r.ready) .. '|' .. int(r.exp) .. '|' .. r.user .. '|' .. r.idem
 end
 
+-- The ETA's abandonment model needs to know how often waiting users vanish (dropped or left) without
+-- taking a token: counted per history bucket as field 'v<bucket>' next to the promotion counts.
+local function count_vanished()
+  redis.call('HINCRBY', K_HIST, 'v' .. int(math.floor(NOW / HIST_BUCKET_MS)), 1)
+  if redis.call('PTTL', K_HIST) < 0 then redis.call('PEXPIRE', K_HIST, KEY_TTL_MS) end
+end
+
 local function remove(token, r)
   if r then
     if r.user ~= '' and redis.call('HGET', K_USERS, r.user) == token then redis.call('HDEL', K_USERS, r.user) end
     if r.idem ~= '' and redis.call('HGET', K_IDEM, r.idem) == token then redis.call('HDEL', K_IDEM, r.idem) end
+    if r.state == 'w' then count_vanished() end
   end
   redis.call('HDEL', K_TOK, token)
   redis.call('HDEL', K_ETA, token)

@@ -1,0 +1,77 @@
+using Gateway.Admission.Diagnostics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Prometheus;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Model;
+
+namespace Gateway.Proxy.Diagnostics;
+
+/// <summary>
+/// The gateway's telemetry in one place (see docs/OBSERVABILITY.md): Prometheus metrics on <c>/metrics</c>,
+/// OpenTelemetry traces exported over OTLP when an endpoint is configured, JSON console logs carrying trace
+/// ids (<see cref="JsonLogFormatter"/>), configuration-reload log events.
+/// </summary>
+internal static class GatewayTelemetry
+{
+    /// <summary>The OpenTelemetry service name of the gateway.</summary>
+    public const string ServiceName = "waiting-room-gateway";
+
+    public static void Add(WebApplicationBuilder builder)
+    {
+        PrometheusMeterExport.ExcludeOwnMetersFromDefaultAdapter();
+        builder.Services.AddSingleton<PrometheusMeterExport>();
+        builder.Services.AddSingleton<ForwardingMetrics>();
+        builder.Services.AddSingleton<ConfigReloadLog>();
+        builder.Services.AddSingleton<IConfigChangeListener>(sp => sp.GetRequiredService<ConfigReloadLog>());
+        builder.Logging.AddConsoleFormatter<JsonLogFormatter, JsonLogFormatterOptions>();
+        AddTracing(builder);
+    }
+
+    /// <summary>Starts the meter export before anything records, and counts every request by route, method and status.</summary>
+    public static void Use(WebApplication app)
+    {
+        app.Services.GetRequiredService<PrometheusMeterExport>();
+        app.Services.GetRequiredService<ConfigReloadLog>();
+        app.UseHttpMetrics(o => o.AddCustomLabel("route", RouteLabel));
+    }
+
+    /// <summary>
+    /// The <c>route</c> label of the request metrics: the YARP route id for proxied requests (the same id as in
+    /// configuration), the route pattern for the gateway's own endpoints, <c>unmatched</c> for anything else.
+    /// </summary>
+    public static string RouteLabel(HttpContext context)
+    {
+        var endpoint = context.GetEndpoint();
+        return endpoint?.Metadata.GetMetadata<RouteModel>()?.Config.RouteId
+            ?? (endpoint as RouteEndpoint)?.RoutePattern.RawText
+            ?? "unmatched";
+    }
+
+    /// <summary>
+    /// Traces are always created (so <c>traceparent</c> reaches the backends and logs carry trace ids) and
+    /// exported over OTLP only when <c>Telemetry:OtlpEndpoint</c> or <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
+    /// Sampling: <c>Telemetry:SamplingRatio</c> (or <c>OTEL_TRACES_SAMPLER_ARG</c>) of new traces, parent-based,
+    /// so a caller's sampling decision is followed.
+    /// </summary>
+    private static void AddTracing(WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var endpoint = configuration["Telemetry:OtlpEndpoint"] ?? configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        var ratio = configuration.GetValue<double?>("Telemetry:SamplingRatio") ?? configuration.GetValue("OTEL_TRACES_SAMPLER_ARG", 1.0);
+        if (ratio is < 0 or > 1)
+            throw new InvalidOperationException($"Telemetry:SamplingRatio is {ratio}; it must be between 0 and 1 (e.g. 0.1 to keep one trace in ten).");
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(ServiceName))
+            .WithTracing(tracing =>
+            {
+                tracing.SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio)))
+                    .AddSource(WaitingRoomTelemetry.SourceName)
+                    .AddSource("Yarp.ReverseProxy")
+                    .AddAspNetCoreInstrumentation(o => o.Filter = c => c.Request.Path != "/metrics" && c.Request.Path != "/healthz")
+                    .AddHttpClientInstrumentation();
+                if (!string.IsNullOrWhiteSpace(endpoint))
+                    tracing.AddOtlpExporter(o => o.Endpoint = new Uri(endpoint));
+            });
+    }
+}

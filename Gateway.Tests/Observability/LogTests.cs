@@ -1,0 +1,231 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Observability;
+
+/// <summary>
+/// The gateway as operators run it: its own process, Production, the shipped appsettings.json. Every line it
+/// writes to the console is a JSON object; the waiting room's log events are there, request-bound ones with the
+/// caller's trace id; no secret or token ever appears.
+/// </summary>
+public sealed class LogTests
+{
+    private const string Secret = "bG9nLXRlc3Qtc2lnbmluZy1rZXktbG9nLXRlc3Qtc2lnbmluZyE=";
+
+    [Fact]
+    public async Task Console_InProduction_IsJsonLinesWithTraceIds_AndCarriesTheWaitingRoomEvents()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var room = "log" + Guid.NewGuid().ToString("N")[..8];
+        await using var gateway = await GatewayProcess.StartAsync(
+        [
+            "--ConnectionStrings:Redis", redis.ConnectionString,
+            "--WaitingRoom:SigningKeys:0:Id", "logtest",
+            "--WaitingRoom:SigningKeys:0:Secret", Secret,
+            "--WaitingRoom:JoinsPerClientPerMinute", "0",
+            "--WaitingRoom:MaintenanceInterval", "00:00:00.200",
+            $"--WaitingRoom:Rooms:{room}:Capacity", "1",
+            $"--WaitingRoom:Rooms:{room}:RefillPerSecond", "0.001",
+            $"--WaitingRoom:Rooms:{room}:AbandonAfter", "00:00:01",
+            $"--WaitingRoom:Rooms:{room}:MaxQueueLength", "2",
+        ]);
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, ActivityHeadersPropagator = null }) { BaseAddress = gateway.BaseAddress };
+        var client = new QueueClient(http);
+
+        // An admission, in a trace of ours.
+        var (_, first, _) = await client.JoinAsync(room, "first");
+        var waiting = first["waiting_token"]!.GetValue<string>();
+        var admittedTrace = ActivityTraceId.CreateRandom();
+        var (_, entered, _) = await SendAsync(http, HttpMethod.Post, "/api/v1/queue/enter", admittedTrace, new JsonObject { ["waiting_token"] = waiting });
+        var admission = entered["reservation_token"]!.GetValue<string>();
+
+        // Two wait (then stop polling and get dropped); a third is refused: the queue holds two.
+        var (_, second, _) = await client.JoinAsync(room, "second");
+        await client.JoinAsync(room, "third");
+        var refusedTrace = ActivityTraceId.CreateRandom();
+        var (refused, _, _) = await SendAsync(http, HttpMethod.Post, "/api/v1/queue/join", refusedTrace, new JsonObject { ["event_id"] = room, ["user_id"] = "fourth" });
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused);
+        await gateway.WaitForAsync(l => l.Any(j => Event(j) == 12 && Message(j).Contains(room, StringComparison.Ordinal)), "the sweep of the two who stopped polling");
+
+        // The store goes away (taking the queue with it: no persistence) and comes back.
+        await redis.StopAsync();
+        var failedTrace = ActivityTraceId.CreateRandom();
+        var (failed, _, _) = await SendAsync(http, HttpMethod.Post, "/api/v1/queue/join", failedTrace, new JsonObject { ["event_id"] = room, ["user_id"] = "fifth" });
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, failed);
+        await redis.StartAsync();
+
+        var lines = await gateway.WaitForAsync(l => l.Any(j => Event(j) == 3), "the store connection restored");
+
+        Assert.All(lines, line => Assert.NotNull(line["Timestamp"]));
+        var admitted = Assert.Single(lines, j => Event(j) == 11 && Message(j).Contains(room, StringComparison.Ordinal));
+        Assert.Equal(admittedTrace.ToHexString(), admitted["TraceId"]!.GetValue<string>());
+        Assert.Matches("^[0-9a-f]{16}$", admitted["SpanId"]!.GetValue<string>());
+        Assert.Equal("/api/v1/queue/enter", admitted["Scope"]!["RequestPath"]!.GetValue<string>());
+        var full = Assert.Single(lines, j => Event(j) == 10 && Message(j) == $"Join to room {room} refused: queue full");
+        Assert.Equal(refusedTrace.ToHexString(), full["TraceId"]!.GetValue<string>());
+        Assert.Equal("Information", full["LogLevel"]!.GetValue<string>());
+        var storeFailed = Assert.Single(lines, j => Event(j) == 5 && Message(j).StartsWith($"Store call join for room {room} failed", StringComparison.Ordinal));
+        Assert.Equal(failedTrace.ToHexString(), storeFailed["TraceId"]!.GetValue<string>());
+        Assert.Equal("Warning", storeFailed["LogLevel"]!.GetValue<string>());
+        var unavailable = Assert.Single(lines, j => Event(j) == 10 && Message(j) == $"Join to room {room} refused: unavailable");
+        Assert.Equal(failedTrace.ToHexString(), unavailable["TraceId"]!.GetValue<string>());
+        Assert.Contains(lines, j => Event(j) == 2 && j["LogLevel"]!.GetValue<string>() == "Error"); // connection lost
+        Assert.Contains(lines, j => Event(j) == 3); // and restored
+        Assert.Contains(lines, j => Event(j) == 16); // proxy configuration applied at start
+        var swept = Assert.Single(lines, j => Event(j) == 12 && Message(j).Contains(room, StringComparison.Ordinal));
+        Assert.Equal(2, swept["State"]!["Dropped"]!.GetValue<long>());
+
+        var everything = string.Join('\n', gateway.RawLines);
+        foreach (var secret in new[] { Secret, waiting, second["waiting_token"]!.GetValue<string>(), admission })
+            Assert.DoesNotContain(secret, everything, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Console_ConfigurationReload_IsLogged()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        await using var gateway = await GatewayProcess.StartAsync(
+        [
+            "--ConnectionStrings:Redis", redis.ConnectionString,
+            "--WaitingRoom:SigningKeys:0:Id", "logtest",
+            "--WaitingRoom:SigningKeys:0:Secret", Secret,
+        ]);
+
+        var settings = await File.ReadAllTextAsync(gateway.ConfigPath);
+        await File.WriteAllTextAsync(gateway.ConfigPath, settings.Replace("\"RefillPerSecond\": 10", "\"RefillPerSecond\": 25", StringComparison.Ordinal));
+
+        var lines = await gateway.WaitForAsync(l => l.Any(j => Event(j) == 15 && Message(j).Contains("25/s", StringComparison.Ordinal)), "the reload");
+        var reload = lines.First(j => Event(j) == 15);
+        Assert.Contains("concert: burst 100, 25/s", Message(reload), StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, string.Join('\n', gateway.RawLines), StringComparison.Ordinal);
+    }
+
+    private static int Event(JsonObject line) => line["EventId"]?.GetValue<int>() is { } id && line["Category"]!.GetValue<string>().StartsWith("Gateway.", StringComparison.Ordinal) ? id : -1;
+
+    private static string Message(JsonObject line) => line["Message"]!.GetValue<string>();
+
+    private static async Task<(HttpStatusCode, JsonObject, HttpResponseMessage)> SendAsync(HttpClient http, HttpMethod method, string path, ActivityTraceId trace, JsonObject body)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = System.Net.Http.Json.JsonContent.Create(body) };
+        request.Headers.Add("traceparent", $"00-{trace}-{ActivitySpanId.CreateRandom()}-01");
+        var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, JsonNode.Parse(text)!.AsObject(), response);
+    }
+
+    /// <summary>
+    /// Gateway.Proxy.dll started with <c>dotnet</c> in Production, its content root a copy of the shipped
+    /// appsettings.json (so the test can edit it), stdout collected line by line.
+    /// </summary>
+    private sealed class GatewayProcess : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly string _dir;
+        private readonly ConcurrentQueue<string> _lines = new();
+
+        private GatewayProcess(Process process, string dir)
+        {
+            _process = process;
+            _dir = dir;
+            _process.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is not null)
+                    _lines.Enqueue(e.Data);
+            };
+            _process.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is not null)
+                    _lines.Enqueue(e.Data);
+            };
+            _process.BeginOutputReadLine();
+            _process.BeginErrorReadLine();
+        }
+
+        public Uri BaseAddress { get; private set; } = null!;
+
+        public string ConfigPath => Path.Combine(_dir, "appsettings.json");
+
+        public IReadOnlyList<string> RawLines => [.. _lines];
+
+        public static async Task<GatewayProcess> StartAsync(string[] args)
+        {
+            var dir = Directory.CreateTempSubdirectory("wr-logs-").FullName;
+            File.Copy(Path.Combine(RepositoryRoot(), "Gateway.Proxy", "appsettings.json"), Path.Combine(dir, "appsettings.json"));
+            var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                WorkingDirectory = dir,
+            };
+            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Gateway.Proxy.dll"));
+            foreach (var arg in (string[])["--environment", "Production", "--contentRoot", dir, "--urls", "http://127.0.0.1:0", .. args])
+                info.ArgumentList.Add(arg);
+            info.Environment.Remove("ASPNETCORE_ENVIRONMENT");
+            info.Environment.Remove("DOTNET_ENVIRONMENT");
+            var gateway = new GatewayProcess(Process.Start(info)!, dir);
+            var lines = await gateway.WaitForAsync(l => l.Any(j => j["Message"]?.GetValue<string>().StartsWith("Now listening on:", StringComparison.Ordinal) == true), "start-up");
+            var listening = lines.First(j => j["Message"]!.GetValue<string>().StartsWith("Now listening on:", StringComparison.Ordinal));
+            gateway.BaseAddress = new Uri(listening["State"]!["address"]!.GetValue<string>());
+            return gateway;
+        }
+
+        /// <summary>Waits until the console holds what <paramref name="done"/> looks for; every line must be a JSON object.</summary>
+        public async Task<IReadOnlyList<JsonObject>> WaitForAsync(Func<IReadOnlyList<JsonObject>, bool> done, string what)
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(45);
+            while (true)
+            {
+                var parsed = RawLines.Select(Parse).ToArray();
+                if (done(parsed))
+                    return parsed;
+                if (_process.HasExited || DateTime.UtcNow > deadline)
+                    Assert.Fail($"waiting for {what}: {(_process.HasExited ? "the gateway exited" : "timed out")}. Console:\n{string.Join('\n', RawLines)}");
+                await Task.Delay(100);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+            _process.Dispose();
+            try
+            {
+                Directory.Delete(_dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        private static JsonObject Parse(string line)
+        {
+            try
+            {
+                return JsonNode.Parse(line) as JsonObject ?? throw new JsonException("not an object");
+            }
+            catch (JsonException ex)
+            {
+                Assert.Fail($"console line is not a JSON object ({ex.Message}): {line}");
+                throw;
+            }
+        }
+
+        private static string RepositoryRoot()
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Proxy.sln")))
+                    return dir.FullName;
+            }
+            throw new InvalidOperationException("Proxy.sln not found above " + AppContext.BaseDirectory);
+        }
+    }
+}
