@@ -110,7 +110,7 @@ internal sealed class RedisQueueStore(StoreConnection connection, WaitingRoomMet
     private async Task<RedisResult[]> RunAsync(string operation, string script, Room room, int promoteLimit, int sweepLimit, params RedisValue[] extra)
     {
         var options = room.Options;
-        var args = new RedisValue[7 + extra.Length + (_externalClock is null ? 0 : 1)];
+        var args = new RedisValue[8 + extra.Length + (_externalClock is null ? 0 : 1)];
         args[0] = options.Capacity;
         args[1] = options.RefillPerSecond.ToString("R", CultureInfo.InvariantCulture);
         args[2] = (long)options.AbandonAfter.TotalMilliseconds;
@@ -118,7 +118,8 @@ internal sealed class RedisQueueStore(StoreConnection connection, WaitingRoomMet
         args[4] = (long)options.AdmissionTtl.TotalMilliseconds;
         args[5] = promoteLimit;
         args[6] = sweepLimit;
-        extra.CopyTo(args, 7);
+        args[7] = connection.RankByTree ? "tree" : "zrank";
+        extra.CopyTo(args, 8);
         if (_externalClock is not null)
             args[^1] = _externalClock.GetUtcNow().ToUnixTimeMilliseconds();
 

@@ -4,7 +4,7 @@ namespace Gateway.Admission.Rooms;
 
 /// <summary>
 /// The Redis keys of one room. All share the <c>{eventId}</c> hash tag so every script runs in one
-/// Redis Cluster slot. The order matches KEYS[1..8] in Queue/Scripts/common.lua.
+/// Redis Cluster slot. The order matches KEYS[1..9] in Queue/Scripts/common.lua.
 /// </summary>
 internal sealed record RoomKeys(RedisKey[] All)
 {
@@ -23,6 +23,7 @@ internal sealed record RoomKeys(RedisKey[] All)
             prefix + "meta",   // HASH seq, tokens, ts, admitted, entered
             prefix + "hist",   // HASH 10-second bucket -> admissions
             prefix + "eta",    // HASH token -> ETA (s) promised at join, scored at admission
+            prefix + "rank",   // HASH Fenwick tree: index -> waiting users (positions on stores without a fast ZRANK)
         ]);
     }
 }

@@ -19,6 +19,9 @@ internal sealed class StoreConnection(IOptions<StoreOptions> options, ILogger<St
 
     public bool IsEmbedded => _embedded is not null;
 
+    /// <summary>True when positions come from the Fenwick tree rather than ZRANK (see <see cref="StoreOptions.PositionIndex"/>).</summary>
+    public bool RankByTree => _options.PositionIndex == PositionIndex.Tree || (_options.PositionIndex == PositionIndex.Auto && IsEmbedded);
+
     public IDatabase Database => (_multiplexer ?? throw new InvalidOperationException("The store connection has not been started.")).GetDatabase();
 
     public bool IsConnected => _multiplexer?.IsConnected == true;

@@ -18,6 +18,26 @@ public sealed class StoreOptions
     /// <summary>The longest <c>/readyz</c> waits for a PING.</summary>
     public TimeSpan ReadinessTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// How positions are counted. <see cref="PositionIndex.Auto"/> uses the store's ZRANK on Redis/Valkey and a
+    /// Fenwick tree on the embedded store (Garnet's ZRANK is linear in the set size); set
+    /// <see cref="PositionIndex.Tree"/> when <c>ConnectionStrings:Redis</c> points at an external Garnet.
+    /// </summary>
+    public PositionIndex PositionIndex { get; set; } = PositionIndex.Auto;
+
     /// <summary>Main-log memory of the embedded store (Garnet size syntax, e.g. 512m).</summary>
     public string EmbeddedMemory { get; set; } = "512m";
+}
+
+/// <summary>How the queue counts the people ahead of a waiting user.</summary>
+public enum PositionIndex
+{
+    /// <summary>ZRANK on Redis and Valkey, the tree on the embedded store.</summary>
+    Auto,
+
+    /// <summary>ZRANK of the waiting sorted set: O(log N) on Redis and Valkey.</summary>
+    SortedSetRank,
+
+    /// <summary>A Fenwick tree over join sequence numbers in a hash: O(log N) on any store.</summary>
+    Tree,
 }

@@ -28,7 +28,7 @@ public abstract class StoreFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var settings = new Dictionary<string, string?> { ["Store:OperationTimeout"] = "00:00:05" };
+        var settings = new Dictionary<string, string?> { ["Store:OperationTimeout"] = "00:00:05", ["Store:PositionIndex"] = PositionIndex };
         if (UseRedis)
         {
             Redis = await RedisServer.StartNewAsync();
@@ -64,6 +64,9 @@ public abstract class StoreFixture : IAsyncLifetime
 
     protected abstract bool UseRedis { get; }
 
+    /// <summary>The Store:PositionIndex the fixture runs with.</summary>
+    protected virtual string PositionIndex => "Auto";
+
     private sealed class TestEnvironment : IHostEnvironment
     {
         public string EnvironmentName { get; set; } = "Development";
@@ -81,7 +84,17 @@ public sealed class RedisStoreFixture : StoreFixture
     protected override bool UseRedis => true;
 }
 
-/// <summary>The queue store over the embedded Garnet server.</summary>
+/// <summary>The queue store over a real redis-server, counting positions with the Fenwick tree instead of ZRANK.</summary>
+public sealed class RedisTreeStoreFixture : StoreFixture
+{
+    public override string Name => "redis-tree";
+
+    protected override bool UseRedis => true;
+
+    protected override string PositionIndex => "Tree";
+}
+
+/// <summary>The queue store over the embedded Garnet server (positions from the tree, as in production).</summary>
 public sealed class EmbeddedStoreFixture : StoreFixture
 {
     public override string Name => "embedded";

@@ -31,6 +31,33 @@ public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where 
     }
 
     [Fact]
+    public async Task Positions_AfterRandomJoinsAndLeaves_EqualTheNumberOfActivePeopleAheadPlusOne()
+    {
+        var room = fixture.NewRoom(capacity: 1);
+        await Store.JoinAsync(room, Token(room), "head", null); // takes the only token
+        var random = new Random(7);
+        var line = new List<string>(); // the model: waiting tokens in join order
+        for (var step = 0; step < 300; step++)
+        {
+            if (line.Count > 0 && random.Next(3) == 0)
+            {
+                var leaving = line[random.Next(line.Count)];
+                await Store.LeaveAsync(room, leaving);
+                line.Remove(leaving);
+            }
+            else
+            {
+                var joined = await Store.JoinAsync(room, Token(room), $"u{step}", null);
+                line.Add(joined.Token);
+                Assert.Equal(line.Count, joined.Position);
+            }
+        }
+
+        var positions = await Task.WhenAll(line.Select(t => Store.StatusAsync(room, t)));
+        Assert.Equal(Enumerable.Range(1, line.Count).Select(i => (long)i), positions.Select(p => p.Position));
+    }
+
+    [Fact]
     public async Task Join_SameUserConcurrently_GetsOnePlace()
     {
         var room = fixture.NewRoom(capacity: 1);
@@ -288,5 +315,7 @@ public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where 
 }
 
 public sealed class RedisQueueStoreTests(RedisStoreFixture fixture) : QueueStoreContractTests<RedisStoreFixture>(fixture), IClassFixture<RedisStoreFixture>;
+
+public sealed class RedisTreeQueueStoreTests(RedisTreeStoreFixture fixture) : QueueStoreContractTests<RedisTreeStoreFixture>(fixture), IClassFixture<RedisTreeStoreFixture>;
 
 public sealed class EmbeddedQueueStoreTests(EmbeddedStoreFixture fixture) : QueueStoreContractTests<EmbeddedStoreFixture>(fixture), IClassFixture<EmbeddedStoreFixture>;

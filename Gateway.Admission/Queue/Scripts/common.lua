@@ -1,7 +1,7 @@
 -- Shared prelude, prepended to every queue script by QueueScripts. Every key of one room shares the
 -- {eventId} hash tag, so each script touches one Redis Cluster slot; all keys arrive in KEYS so
 -- Garnet's Lua transaction mode can lock them.
-local K_Q, K_TOK, K_DL, K_USERS, K_IDEM, K_META, K_HIST, K_ETA = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local K_Q, K_TOK, K_DL, K_USERS, K_IDEM, K_META, K_HIST, K_ETA, K_RANK = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local CAPACITY = tonumber(ARGV[1])
 local REFILL_PER_SEC = tonumber(ARGV[2])
 local ABANDON_MS = tonumber(ARGV[3])
@@ -9,6 +9,11 @@ local KEY_TTL_MS = tonumber(ARGV[4])
 local ADMISSION_TTL_MS = tonumber(ARGV[5])
 local PROMOTE_LIMIT = tonumber(ARGV[6])
 local SWEEP_LIMIT = tonumber(ARGV[7])
+-- 'tree': positions from a Fenwick tree over join sequence numbers, O(log N) on any store. 'zrank':
+-- ZRANK of the waiting set. Garnet's ZRANK walks the set (measured: ~250/s at rank 150,000 of 300,000,
+-- against ~43,000/s on Redis), so the embedded store uses the tree and Redis its native ZRANK.
+local RANK_BY_TREE = ARGV[8] == 'tree'
+local TREE_SIZE = 16777216
 local HIST_BUCKET_MS = 10000
 local HIST_KEEP_MS = 960000
 
@@ -37,11 +42,44 @@ local function count_vanished()
   if redis.call('PTTL', K_HIST) < 0 then redis.call('PEXPIRE', K_HIST, KEY_TTL_MS) end
 end
 
+local function lowbit(i)
+  local b = 1
+  while i % (b * 2) == 0 do b = b * 2 end
+  return b
+end
+
+-- Counts waiting users by join sequence: +1 on join, -1 when they stop waiting (promoted or gone).
+local function tree_add(seq, delta)
+  if not RANK_BY_TREE or seq > TREE_SIZE then return end
+  local i = seq
+  while i <= TREE_SIZE do
+    redis.call('HINCRBY', K_RANK, i, delta)
+    i = i + lowbit(i)
+  end
+end
+
+-- Waiting users with a sequence number up to seq: the position of the user holding seq.
+local function tree_rank(seq)
+  local fields = {}
+  local i = seq
+  while i > 0 do
+    fields[#fields + 1] = i
+    i = i - lowbit(i)
+  end
+  local sum = 0
+  local values = redis.call('HMGET', K_RANK, (table.unpack or unpack)(fields))
+  for j = 1, #values do sum = sum + (tonumber(values[j]) or 0) end
+  return sum
+end
+
 local function remove(token, r)
   if r then
     if r.user ~= '' and redis.call('HGET', K_USERS, r.user) == token then redis.call('HDEL', K_USERS, r.user) end
     if r.idem ~= '' and redis.call('HGET', K_IDEM, r.idem) == token then redis.call('HDEL', K_IDEM, r.idem) end
-    if r.state == 'w' then count_vanished() end
+    if r.state == 'w' then
+      count_vanished()
+      tree_add(r.seq, -1)
+    end
   end
   redis.call('HDEL', K_TOK, token)
   redis.call('HDEL', K_ETA, token)
@@ -89,6 +127,7 @@ local function promote(limit)
         r.exp = NOW + ABANDON_MS
         redis.call('HSET', K_TOK, token, encode(r))
         redis.call('ZREM', K_Q, token)
+        tree_add(r.seq, -1)
         redis.call('ZADD', K_DL, r.exp, token)
         tokens = tokens - 1
         promoted = promoted + 1
@@ -114,6 +153,7 @@ local function touch()
   redis.call('PEXPIRE', K_META, KEY_TTL_MS)
   redis.call('PEXPIRE', K_HIST, KEY_TTL_MS)
   redis.call('PEXPIRE', K_ETA, KEY_TTL_MS)
+  redis.call('PEXPIRE', K_RANK, KEY_TTL_MS)
 end
 
 -- The one reply shape of join, status and enter:
@@ -121,7 +161,9 @@ end
 --   promoted, dropped, expired, created }
 local function reply(outcome, token, r, tokens, promoted, dropped, expired, created)
   local position = 0
-  if r and r.state == 'w' then position = redis.call('ZRANK', K_Q, token) + 1 end
+  if r and r.state == 'w' then
+    if RANK_BY_TREE and r.seq <= TREE_SIZE then position = tree_rank(r.seq) else position = redis.call('ZRANK', K_Q, token) + 1 end
+  end
   return {
     outcome, r and r.state or '', position, r and r.joined or 0, r and r.ready or 0, r and r.exp or 0, NOW,
     token or '', math.floor(tokens * 1000), redis.call('ZCARD', K_Q), promoted, dropped, expired, created

@@ -1,6 +1,6 @@
--- ARGV[8] = waiting token. Atomic and idempotent: a ready token becomes admitted exactly once;
+-- ARGV[9] = waiting token. Atomic and idempotent: a ready token becomes admitted exactly once;
 -- repeats return the same expiry (so the same signed admission) and cost no capacity.
-local token = ARGV[8]
+local token = ARGV[9]
 local dropped, expired = sweep(SWEEP_LIMIT)
 local tokens, promoted, pdropped = promote(PROMOTE_LIMIT)
 dropped = dropped + pdropped

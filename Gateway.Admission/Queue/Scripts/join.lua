@@ -1,5 +1,5 @@
--- ARGV[8] = candidate token, ARGV[9] = user id or '', ARGV[10] = idempotency key or '', ARGV[11] = max queue length
-local candidate, user, idem, max_len = ARGV[8], ARGV[9], ARGV[10], tonumber(ARGV[11])
+-- ARGV[9] = candidate token, ARGV[10] = user id or '', ARGV[11] = idempotency key or '', ARGV[12] = max queue length
+local candidate, user, idem, max_len = ARGV[9], ARGV[10], ARGV[11], tonumber(ARGV[12])
 local dropped, expired = sweep(SWEEP_LIMIT)
 
 -- One person, one place: a known idempotency key or user id returns the existing place.
@@ -18,6 +18,7 @@ if not token then
   token = candidate
   r = { state = 'w', seq = redis.call('HINCRBY', K_META, 'seq', 1), joined = NOW, ready = 0, exp = 0, user = user, idem = idem }
   redis.call('ZADD', K_Q, r.seq, token)
+  tree_add(r.seq, 1)
   redis.call('HSET', K_TOK, token, encode(r))
   redis.call('ZADD', K_DL, NOW + ABANDON_MS, token)
   if user ~= '' then redis.call('HSET', K_USERS, user, token) end

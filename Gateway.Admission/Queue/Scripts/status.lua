@@ -1,5 +1,5 @@
--- ARGV[8] = waiting token. A status call is the user's heartbeat.
-local token = ARGV[8]
+-- ARGV[9] = waiting token. A status call is the user's heartbeat.
+local token = ARGV[9]
 local dropped, expired = sweep(SWEEP_LIMIT)
 local r = parse(redis.call('HGET', K_TOK, token))
 if r then
