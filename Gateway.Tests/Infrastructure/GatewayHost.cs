@@ -34,7 +34,7 @@ public sealed class GatewayHost : IAsyncDisposable
     /// Starts a gateway. <paramref name="redis"/> null = the embedded store. <paramref name="settings"/> are
     /// written into the watched appsettings.json (flat keys like "WaitingRoom:Rooms:concert:Capacity").
     /// </summary>
-    public static async Task<GatewayHost> StartAsync(string? redis, IDictionary<string, string?> settings, string environment = "Development")
+    public static async Task<GatewayHost> StartAsync(string? redis, IDictionary<string, string?> settings, string environment = "Development", Action<WebApplicationBuilder>? configure = null)
     {
         var dir = Directory.CreateTempSubdirectory("wr-gateway-").FullName;
         var configPath = Path.Combine(dir, "appsettings.json");
@@ -46,6 +46,7 @@ public sealed class GatewayHost : IAsyncDisposable
         {
             builder.Logging.ClearProviders();
             builder.WebHost.UseShutdownTimeout(TimeSpan.FromSeconds(2));
+            configure?.Invoke(builder);
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -56,9 +57,9 @@ public sealed class GatewayHost : IAsyncDisposable
     public Task RewriteConfigAsync(IDictionary<string, string?> settings) => File.WriteAllTextAsync(ConfigPath, TestConfig.ToJson(settings));
 
     /// <summary>
-    /// A client that behaves like an outside caller: it injects no trace headers of the test process (the
-    /// gateway's tracing listens in-process). OpenTelemetry's HttpClient instrumentation may still rewrite a
-    /// test's own <c>traceparent</c>; tests that check one send it over <see cref="RawHttp"/>.
+    /// A client that behaves like an outside caller: without a propagator the handler makes no span of its own,
+    /// so neither it nor OpenTelemetry's HttpClient instrumentation (listening in this process for the
+    /// gateway) adds or rewrites trace headers; a test's own <c>traceparent</c> arrives as sent.
     /// </summary>
     public HttpClient CreateClient(bool followRedirects = false, bool useCookies = false) =>
         new(new SocketsHttpHandler
