@@ -149,19 +149,21 @@ wait_quiet() {
 
 # tool LABEL KIND TARGET RATE SNAP SECONDS -- LoadTest args...
 # Runs the load tool on the load core. With SNAP=1, snapshots every process and Redis one second into the
-# measured run (after the warm-up line) and half a second before its end, so the window is steady state.
+# measured run (after the warm-up line) and 3 s before its end, so the window is steady state; with SNAP=2,
+# around the whole invocation (find-max searches: how busy the machine and other sessions were).
 # Appends one row to runs.tsv: kind, target, label, rate, report dir, exit code.
 tool() {
   local label=$1 kind=$2 target=$3 rate=$4 snap_it=$5 seconds=$6
   shift 7
   local out=$RUN/$label limit=${TOOL_LIMIT:-$((seconds + 240))}
   if [ -z "${NO_QUIET:-}" ]; then wait_quiet; else QUIET="0 -"; fi
+  ((snap_it == 2)) && snap "$label.a"
   # shellcheck disable=SC2046
   timeout -k 10 "$limit" $(pin "$AUX_CPU") dotnet "$TOOL" "$@" --out "$out" >"$RUN/logs/$label.log" 2>&1 &
   local pid=$!
   register "tool" "$pid"
   PROC[tool]=$pid
-  if ((snap_it)); then
+  if ((snap_it == 1)); then
     until grep -q '^\[warm-up\]' "$RUN/logs/$label.log" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
     if kill -0 "$pid" 2>/dev/null; then
       sleep 1
@@ -173,6 +175,7 @@ tool() {
   fi
   local rc=0
   wait "$pid" || rc=$?
+  ((snap_it == 2)) && snap "$label.b"
   unset "PROC[tool]"
   register "tool"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$target" "$label" "$rate" "$out" "$rc" "$QUIET" >>"$RUNS"
@@ -408,7 +411,7 @@ findmax() { # LABEL KIND TARGET START STEP -- extra args
   # Keep each search under ~3 minutes of steps.
   local cap=$((start + step * (200 / STEP_SECONDS - 1)))
   ((cap < max)) && max=$cap
-  tool "$label" "$kind" "$target" 0 0 $(((max - start) / step * STEP_SECONDS + STEP_SECONDS)) -- "$@" \
+  tool "$label" "$kind" "$target" 0 2 $(((max - start) / step * STEP_SECONDS + STEP_SECONDS)) -- "$@" \
     --find-max --start-rate "$start" --step "$step" --max-rate "$max" --step-seconds "$STEP_SECONDS" --p99-ms "$P99_MS"
 }
 

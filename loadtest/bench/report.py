@@ -432,9 +432,12 @@ class Bench:
             searches = self.searches(target)
             if not searches:
                 continue
-            knees = [fmt(float(k["target_rate"])) if k else f"< {fmt(float(f['target_rate']))}" if f else "none"
-                     for _, kind, k, f in searches if kind == "findmax"]
-            scout = [fmt(float(k["target_rate"])) if k else "none" for _, kind, k, _ in searches if kind == "scout"]
+            def other(label):
+                w = window(self.run, label)
+                return f" ({fmt(100 * w['foreign'])}%)" if w else ""
+            knees = [(fmt(float(k["target_rate"])) if k else f"< {fmt(float(f['target_rate']))}" if f else "none") + other(label)
+                     for label, kind, k, f in searches if kind == "findmax"]
+            scout = [(fmt(float(k["target_rate"])) if k else "none") + other(label) for label, kind, k, _ in searches if kind == "scout"]
             fails = [f"{fmt(float(f['target_rate']))}: {f['verdict']}" for _, _, _, f in searches if f]
             rate, label = self.sustained(target)
             sustained[target], knees_by[target] = rate, self.knee(target)
@@ -464,7 +467,8 @@ class Bench:
                 f"{self.meta.get('FIXED_SECONDS')}-second run (queues that build slowly at the edge show up only in longer runs), judged "
                 "with the find-max rules, or, when only its first second fails them (the jump from the tool's 1,000/s warm-up while "
                 "its connection pool grows), on its steady state: every later second with p99 <= 50 ms and at most 1% late starts. "
-                "*p99 there*: the whole run's / the worst steady second's. CPU is from the last of those runs, in % of one core (the machine has "
+                "*p99 there*: the whole run's / the worst steady second's. In brackets after a knee: CPU that other sessions used "
+                "during that search, in % of one core. CPU is from the last of those runs, in % of one core (the machine has "
                 + self.meta.get("nproc", "?") + "); *other sessions* is CPU used by processes that are not part of the benchmark.", "",
                 table(["target", "scout knee /s", "search knees /s", "median knee /s", "sustained /s", "p99 there (ms): run / steady", "CPU there",
                        "failing steps (rate/s: why)"], rows)]
