@@ -2,14 +2,17 @@ using Gateway.Admission.Hosting;
 using Gateway.Proxy.Configuration;
 using Gateway.Proxy.Diagnostics;
 using Gateway.Proxy.Forwarding;
+using Gateway.Proxy.Hosting;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.Options;
 using Prometheus;
 
 namespace Gateway.Proxy;
 
 /// <summary>
-/// Composes the gateway: YARP from <c>ReverseProxy</c> (reloaded on file change), the waiting room in
-/// front of gated routes, operations endpoints and telemetry. The host stays thin; the waiting room
-/// lives in Gateway.Admission.
+/// Composes the gateway: YARP from <c>ReverseProxy</c> (reloaded on file change) with the waiting room added
+/// to it, operations endpoints, telemetry, the client address and graceful stopping. The host stays thin;
+/// the waiting room lives in Gateway.Admission.
 /// </summary>
 public static class GatewayApp
 {
@@ -19,20 +22,25 @@ public static class GatewayApp
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
+        ConfigFile.Add(builder.Configuration);
         configure?.Invoke(builder);
 
         builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
-        builder.Services.AddWaitingRoom(builder.Configuration);
         AddProxy(builder);
+#if EMBEDDED_STORE
+        Gateway.Admission.Embedded.EmbeddedStoreExtensions.AddEmbeddedStore(builder.Services);
+#endif
+        AddHosting(builder);
         GatewayTelemetry.Add(builder);
 
         var app = builder.Build();
-        // Empty KnownProxies in ASP.NET Core means "trust every proxy", so the middleware runs only when the
-        // operator names the proxies in front; otherwise a spoofed X-Forwarded-For is simply ignored.
-        if (KnownProxies(builder.Configuration).Length > 0)
+        app.UseMiddleware<UnhandledErrors>();
+        // Empty KnownProxies/KnownNetworks in ASP.NET Core means "trust every proxy", so the middleware runs only
+        // when the operator names the proxies in front; otherwise a spoofed X-Forwarded-For is simply ignored.
+        if (app.Services.GetRequiredService<IOptions<ForwardedHeadersSettings>>().Value.Any)
             app.UseForwardedHeaders();
-        app.UseRouting();
         GatewayTelemetry.Use(app);
+        app.UseRouting();
 
         app.MapGet("/healthz", () => Results.Text("ok", "text/plain"));
         app.MapMetrics("/metrics");
@@ -51,31 +59,44 @@ public static class GatewayApp
 
     private static void AddProxy(WebApplicationBuilder builder)
     {
-        var forwarding = builder.Configuration.GetSection(ForwardingOptions.SectionName).Get<ForwardingOptions>() ?? new ForwardingOptions();
+        builder.Services.AddValidatedOptions<ForwardingOptions, ForwardingOptionsValidator>(ForwardingOptions.SectionName);
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
             .AddConfigFilter<ProxyConfigRules>()
+            .AddWaitingRoom()
             .ConfigureHttpClient((context, handler) =>
             {
+                // Read per client build (YARP rebuilds clients when a cluster's settings change).
+                var forwarding = builder.Configuration.GetSection(ForwardingOptions.SectionName).Get<ForwardingOptions>() ?? new ForwardingOptions();
                 handler.ConnectTimeout = forwarding.ConnectTimeout;
                 handler.PooledConnectionIdleTimeout = forwarding.PooledConnectionIdleTimeout;
                 handler.PooledConnectionLifetime = forwarding.PooledConnectionLifetime;
                 if (context.NewConfig.MaxConnectionsPerServer is null)
                     handler.MaxConnectionsPerServer = forwarding.MaxConnectionsPerServer;
             });
-
-        // The client address comes from the connection unless the operator names the proxies in front
-        // of the gateway (ForwardedHeaders:KnownProxies).
-        builder.Services.Configure<ForwardedHeadersOptions>(o =>
-        {
-            o.ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto;
-            o.KnownIPNetworks.Clear();
-            o.KnownProxies.Clear();
-            foreach (var proxy in KnownProxies(builder.Configuration))
-                o.KnownProxies.Add(proxy);
-        });
     }
 
-    private static System.Net.IPAddress[] KnownProxies(ConfigurationManager configuration) =>
-        [.. (configuration.GetSection("ForwardedHeaders:KnownProxies").Get<string[]>() ?? []).Select(System.Net.IPAddress.Parse)];
+    private static void AddHosting(WebApplicationBuilder builder)
+    {
+        // The client address and scheme come from the connection unless the operator names the proxies in
+        // front of the gateway (ForwardedHeaders:KnownProxies / KnownNetworks).
+        builder.Services.AddValidatedOptions<ForwardedHeadersSettings, ForwardedHeadersSettingsValidator>(ForwardedHeadersSettings.SectionName);
+        builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ForwardedHeadersSettings>>((o, settings) =>
+        {
+            o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            o.KnownIPNetworks.Clear();
+            o.KnownProxies.Clear();
+            foreach (var proxy in settings.Value.Proxies())
+                o.KnownProxies.Add(proxy);
+            foreach (var network in settings.Value.Networks())
+                o.KnownIPNetworks.Add(network);
+        });
+
+        builder.Services.AddValidatedOptions<ShutdownOptions, ShutdownOptionsValidator>(ShutdownOptions.SectionName);
+        builder.Services.AddOptions<HostOptions>().Configure<IOptions<ShutdownOptions>>((host, shutdown) =>
+            host.ShutdownTimeout = shutdown.Value.DrainDelay + shutdown.Value.Timeout);
+        builder.Services.AddSingleton<Draining>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Draining>());
+        builder.Services.AddHealthChecks().AddCheck<Draining>("draining", tags: [WaitingRoomExtensions.ReadinessTag]);
+    }
 }

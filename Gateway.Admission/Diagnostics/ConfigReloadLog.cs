@@ -1,5 +1,5 @@
 using System.Globalization;
-using Gateway.Admission.Middleware;
+using Gateway.Admission.Gate;
 using Gateway.Admission.Rooms;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

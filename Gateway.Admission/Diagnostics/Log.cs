@@ -23,7 +23,14 @@ internal static partial class Log
     [LoggerMessage(6, LogLevel.Warning, "No WaitingRoom:SigningKeys configured: Development uses an ephemeral admission-token key that dies with this process and is not shared with other instances.")]
     public static partial void EphemeralSigningKey(ILogger logger);
 
-    [LoggerMessage(10, LogLevel.Information, "Join to room {Room} refused: {Reason}")]
+    [LoggerMessage(7, LogLevel.Error, "{Section} configuration change rejected; the last good configuration stays in force: {Errors}")]
+    public static partial void ConfigRejected(ILogger logger, string section, string errors);
+
+    [LoggerMessage(8, LogLevel.Error, "Unhandled error answering {Method} {Path}; the client got 500 INTERNAL_ERROR")]
+    public static partial void UnhandledError(ILogger logger, Exception exception, string method, string path);
+
+    // Debug: during a flash crowd refusals come by the thousand; the waitingroom_joins_total counter carries them.
+    [LoggerMessage(10, LogLevel.Debug, "Join to room {Room} refused: {Reason}")]
     public static partial void JoinRefused(ILogger logger, string room, string reason);
 
     [LoggerMessage(11, LogLevel.Information, "Admitted to room {Room} after waiting {WaitSeconds:F1}s")]
@@ -49,4 +56,13 @@ internal static partial class Log
 
     [LoggerMessage(18, LogLevel.Error, "Proxy configuration could not be loaded; the previous routes stay in force: {Error}")]
     public static partial void ProxyConfigLoadFailed(ILogger logger, string error);
+
+    [LoggerMessage(19, LogLevel.Information, "Room {Room}: the opening placed {Shuffled} pre-queued people in line ({Remaining} still to place)")]
+    public static partial void Shuffled(ILogger logger, string room, long shuffled, long remaining);
+
+    [LoggerMessage(20, LogLevel.Warning, "Room {Room} is now {State} (was {Previous})")]
+    public static partial void RoomStateChanged(ILogger logger, string room, string previous, string state);
+
+    [LoggerMessage(21, LogLevel.Information, "Room {Room}: a backend ended an admission (X-Waiting-Room-Command: revoke)")]
+    public static partial void OriginRevoked(ILogger logger, string room);
 }

@@ -1,5 +1,4 @@
 using Gateway.Admission.Queue;
-using Gateway.Admission.Rooms;
 
 namespace Gateway.Admission.Eta;
 
@@ -31,20 +30,20 @@ internal static class EtaEstimator
         (TimeSpan.FromMinutes(15), 0.2),
     ];
 
-    private const double BucketSeconds = 10;
+    private const double BucketSeconds = ScriptLayout.HistoryBucketMs / 1000.0;
 
     /// <summary>The estimate for a user at <paramref name="position"/> (1 = next).</summary>
     /// <param name="position">Place in line, 1 = next; 0 or less = not waiting.</param>
     /// <param name="tokensAvailable">The bucket's (fractional) tokens, read atomically with the position.</param>
-    /// <param name="room">The room's configuration: the refill rate is what the bucket delivers.</param>
+    /// <param name="refillPerSecond">The room's effective refill rate: what the bucket delivers.</param>
     /// <param name="snapshot">The room's history from the last maintenance tick, or null before the first one.</param>
     /// <param name="now">The store's time of the reply.</param>
-    public static EtaEstimate Estimate(long position, double tokensAvailable, RoomOptions room, RoomSnapshot? snapshot, DateTimeOffset now)
+    public static EtaEstimate Estimate(long position, double tokensAvailable, double refillPerSecond, RoomSnapshot? snapshot, DateTimeOffset now)
     {
         if (position <= 0)
             return new EtaEstimate(0, 1.0);
 
-        var rate = room.RefillPerSecond;
+        var rate = refillPerSecond;
         var need = Math.Max(0, position - tokensAvailable);
         var flow = snapshot is null ? Flow.Unknown : MeasureFlow(snapshot, now);
         var steady = need / rate;

@@ -24,6 +24,17 @@ internal static class EtaMessages
         return false;
     }
 
+    /// <summary>The message for a person's standing: the one wording of the wait, shown by the page as is.</summary>
+    internal static string For(Queue.Standing standing, bool korean) => standing.Status switch
+    {
+        Queue.StandingStatus.Ready => Ready(korean),
+        Queue.StandingStatus.Admitted => Admitted(korean),
+        Queue.StandingStatus.Prequeue => Prequeue(standing.Eta?.Seconds ?? 0, korean),
+        Queue.StandingStatus.Paused => Paused(korean),
+        Queue.StandingStatus.Closed => Closed(korean),
+        _ => standing.Eta is { } eta ? Waiting(eta, korean) : Degraded(korean),
+    };
+
     public static string Waiting(EtaEstimate eta, bool korean) => korean
         ? $"약 {Duration(eta.Seconds, true)} 예상 (신뢰도: {ConfidenceWord(eta.Confidence, true)})"
         : $"About {Duration(eta.Seconds, false)} (confidence: {ConfidenceWord(eta.Confidence, false)})";
@@ -35,6 +46,20 @@ internal static class EtaMessages
     public static string Admitted(bool korean) => korean
         ? "입장이 완료되었습니다."
         : "You're in.";
+
+    public static string Prequeue(long opensInSeconds, bool korean) => opensInSeconds <= 0
+        ? (korean ? "곧 대기 순서가 정해집니다. 잠시만 기다려 주세요." : "The line is being formed now; your place will show in a moment.")
+        : (korean
+            ? $"판매 시작까지 {Duration(opensInSeconds, true)} 남았습니다. 시작 시각에 사전 대기 중인 모든 분의 순서가 무작위로 정해집니다."
+            : $"The sale opens in {Duration(opensInSeconds, false)}. At the opening, everyone waiting now gets a place in line in random order.");
+
+    public static string Paused(bool korean) => korean
+        ? "입장이 잠시 멈췄습니다. 대기 순서는 그대로 유지됩니다."
+        : "Admissions are paused for a moment. Your place in line is kept.";
+
+    public static string Closed(bool korean) => korean
+        ? "이 대기실은 종료되었습니다. 더 이상 입장할 수 없습니다."
+        : "This waiting room has closed. Nobody more will be admitted.";
 
     public static string Degraded(bool korean) => korean
         ? "대기 순서는 그대로 유지됩니다. 잠시 후 다시 확인해 주세요."

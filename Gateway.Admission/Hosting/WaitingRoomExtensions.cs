@@ -1,84 +1,118 @@
+using Gateway.Admission.Api;
+using Gateway.Admission.Clients;
 using Gateway.Admission.Diagnostics;
-using Gateway.Admission.Middleware;
+using Gateway.Admission.Gate;
 using Gateway.Admission.Pages;
 using Gateway.Admission.Queue;
 using Gateway.Admission.Rooms;
 using Gateway.Admission.Storage;
 using Gateway.Admission.Tokens;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Configuration;
 
 namespace Gateway.Admission.Hosting;
 
-/// <summary>Wires the waiting room into an ASP.NET Core host.</summary>
+/// <summary>Adds the waiting room to an ASP.NET Core host running YARP.</summary>
 public static class WaitingRoomExtensions
 {
-    /// <summary>
-    /// Registers the store connection (Redis from <c>ConnectionStrings:Redis</c>, else the embedded store),
-    /// the queue, admission tokens, the gate, metrics and room maintenance, with options validated at start-up.
-    /// </summary>
-    public static IServiceCollection AddWaitingRoom(this IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddOptions<StoreOptions>()
-            .Bind(configuration.GetSection(StoreOptions.SectionName))
-            .Configure(o => o.ConnectionString = configuration.GetConnectionString("Redis"))
-            .Validate(o => o.OperationTimeout > TimeSpan.Zero && o.OperationTimeout <= TimeSpan.FromSeconds(30),
-                "Store:OperationTimeout must be between 00:00:00.001 and 00:00:30 (e.g. 00:00:01).")
-            .Validate(o => o.ConnectTimeout > TimeSpan.Zero, "Store:ConnectTimeout must be positive (e.g. 00:00:02).")
-            .ValidateOnStart();
-        services.AddOptions<WaitingRoomOptions>()
-            .Bind(configuration.GetSection(WaitingRoomOptions.SectionName))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<WaitingRoomOptions>, WaitingRoomOptionsValidator>();
-        services.AddOptions<PageOptions>()
-            .Bind(configuration.GetSection(PageOptions.SectionName))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<PageOptions>, PageOptionsValidator>();
-        services.AddSingleton<WaitingRoomPage>();
+    /// <summary>The health-check tag of what <c>/readyz</c> checks.</summary>
+    public const string ReadinessTag = "ready";
 
-        services.TryAddSingletonTimeProvider();
+    /// <summary>
+    /// Adds the waiting room to YARP: its services (see <see cref="AddWaitingRoomCore"/>), the config filter
+    /// that refuses a route gated by an unknown room, the transforms that keep the admission away from
+    /// backends (and honour a backend's revoke command), and the log of configuration reloads. Put
+    /// <see cref="UseWaitingRoomGate"/> in the proxy pipeline and call <see cref="MapWaitingRoom"/>.
+    /// </summary>
+    public static IReverseProxyBuilder AddWaitingRoom(this IReverseProxyBuilder builder)
+    {
+        builder.Services.AddWaitingRoomCore();
+        builder.AddConfigFilter<RouteRoomRule>();
+        builder.AddTransforms<AdmissionTransforms>();
+        builder.Services.AddSingleton<ConfigReloadLog>();
+        builder.Services.AddSingleton<IConfigChangeListener>(sp => sp.GetRequiredService<ConfigReloadLog>());
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers the waiting room's services without YARP: options (<c>WaitingRoom</c>, <c>WaitingRoom:Page</c>,
+    /// <c>Store</c>, <c>ConnectionStrings:Redis</c>) validated at start-up and on every reload (an invalid edit
+    /// keeps the last good values), the store connection, the queue, tokens, metrics, room maintenance and
+    /// the store's readiness check.
+    /// </summary>
+    public static IServiceCollection AddWaitingRoomCore(this IServiceCollection services)
+    {
+        services.AddValidatedOptions<StoreOptions, StoreOptionsValidator>(StoreOptions.SectionName)
+            .Configure<IConfiguration>((o, configuration) => o.ConnectionString = configuration.GetConnectionString("Redis"));
+        services.AddValidatedOptions<WaitingRoomOptions, WaitingRoomOptionsValidator>(WaitingRoomOptions.SectionName);
+        services.AddValidatedOptions<PageOptions, PageOptionsValidator>(PageOptions.SectionName);
+
+        services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
-        services.AddSingleton<WaitingRoomMetrics>();
-        services.AddSingleton<StoreConnection>();
+        services.TryAddSingleton<WaitingRoomMetrics>();
+        services.TryAddSingleton<StoreConnection>();
         services.AddHostedService(sp => sp.GetRequiredService<StoreConnection>());
-        services.AddSingleton<RoomRegistry>();
-        services.AddSingleton<RoomSnapshots>();
-        services.AddSingleton<AdmissionTokens>();
-        services.AddSingleton<IQueueStore, RedisQueueStore>();
-        services.AddSingleton<QueueService>();
-        services.AddSingleton<JoinRateLimiter>();
-        services.AddSingleton<QueueEndpoints>();
-        services.AddSingleton<WaitingRoomGate>();
+        services.TryAddSingleton<RoomRegistry>();
+        services.TryAddSingleton<RoomSnapshots>();
+        services.TryAddSingleton<KeyRing>();
+        services.TryAddSingleton<WaitingTokens>();
+        services.TryAddSingleton<AdmissionTokens>();
+        services.TryAddSingleton<CallerIdentity>();
+        services.TryAddSingleton<UserTokens>();
+        services.TryAddSingleton<RevokedAdmissions>();
+        services.TryAddSingleton<ClientRateLimits>();
+        services.TryAddSingleton<IQueueStore, RedisQueueStore>();
+        services.TryAddSingleton<StatusBatcher>();
+        services.TryAddSingleton<QueueService>();
+        services.TryAddSingleton<QueueEndpoints>();
+        services.TryAddSingleton<StoreOutageFilter>();
+        services.TryAddSingleton<WaitingRoomPage>();
         services.AddHostedService<RoomMaintenance>();
+        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ReadinessTag]);
         return services;
     }
 
-    /// <summary>Maps the queue API (<c>/api/v1/queue/*</c>), the waiting-room page (<c>/waiting-room/{eventId}</c>) and <c>/readyz</c> (a store PING).</summary>
+    /// <summary>
+    /// Maps the queue API (<c>/api/v1/queue/*</c>), the waiting-room page (<c>/waiting-room/{eventId}</c>) and
+    /// <c>/readyz</c> (every health check tagged <see cref="ReadinessTag"/>: the store answers PING).
+    /// </summary>
     public static IEndpointRouteBuilder MapWaitingRoom(this IEndpointRouteBuilder endpoints)
     {
         QueueEndpoints.Map(endpoints);
         WaitingRoomPage.Map(endpoints);
-        endpoints.MapGet("/readyz", async (StoreConnection store, IOptions<StoreOptions> options) =>
-            await store.PingAsync(options.Value.ReadinessTimeout)
-                ? Results.Text("ready", "text/plain")
-                : Results.Text("store unreachable", "text/plain", statusCode: StatusCodes.Status503ServiceUnavailable));
+        endpoints.MapHealthChecks("/readyz", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(ReadinessTag),
+            ResultStatusCodes = { [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable },
+        });
         return endpoints;
     }
 
-    /// <summary>Adds the waiting-room gate to a YARP proxy pipeline (<c>MapReverseProxy(pipeline => ...)</c>).</summary>
-    public static IApplicationBuilder UseWaitingRoomGate(this IApplicationBuilder pipeline)
+    /// <summary>Adds the waiting-room gate to a YARP proxy pipeline (<c>MapReverseProxy(pipeline => ...)</c>), like YARP's own steps.</summary>
+    public static IReverseProxyApplicationBuilder UseWaitingRoomGate(this IReverseProxyApplicationBuilder pipeline)
     {
-        var gate = pipeline.ApplicationServices.GetRequiredService<WaitingRoomGate>();
-        return pipeline.Use((context, next) => gate.InvokeAsync(context, () => next(context)));
+        pipeline.UseMiddleware<WaitingRoomGate>();
+        return pipeline;
     }
 
-    private static void TryAddSingletonTimeProvider(this IServiceCollection services)
+    /// <summary>
+    /// Options bound from <paramref name="section"/>, checked by <typeparamref name="TValidator"/> at start-up
+    /// (an invalid section fails the start) and on every reload (an invalid edit is logged and ignored).
+    /// </summary>
+    public static OptionsBuilder<TOptions> AddValidatedOptions<TOptions, TValidator>(this IServiceCollection services, string section)
+        where TOptions : class
+        where TValidator : class, IValidateOptions<TOptions>
     {
-        if (!services.Any(d => d.ServiceType == typeof(TimeProvider)))
-            services.AddSingleton(TimeProvider.System);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, TValidator>());
+        services.TryAddSingleton<IOptionsMonitor<TOptions>, LastGoodOptionsMonitor<TOptions>>();
+        return services.AddOptions<TOptions>().BindConfiguration(section).ValidateOnStart();
     }
 }

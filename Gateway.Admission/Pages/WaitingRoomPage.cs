@@ -85,7 +85,7 @@ internal sealed class WaitingRoomPage : IDisposable
             return response.WriteAsync(NotFoundPage(nonce), context.RequestAborted);
         }
 
-        var config = new PageConfig(room.Id, ReturnPath(context.Request.Query["return"].ToString()), PollCapMilliseconds(room), LeaveWorker.Path);
+        var config = new PageConfig(room.Id, ReturnPath(context.Request.Query["return"].ToString()), LeaveWorker.Path);
         var korean = EtaMessages.PrefersKorean(context.Request.Headers.AcceptLanguage);
         var html = page.Template.Render(new PageTemplate.RequestValues(
             nonce,
@@ -104,13 +104,6 @@ internal sealed class WaitingRoomPage : IDisposable
         IsSameSitePath(requested) && requested.Length <= 2048 && !requested.StartsWith(PathPrefix, StringComparison.OrdinalIgnoreCase)
             ? requested
             : "/";
-
-    /// <summary>
-    /// The longest the page waits between status polls: a third of the abandon time (each poll is the
-    /// heartbeat that keeps the place), at most 15 s so far-back positions still move visibly.
-    /// </summary>
-    private static int PollCapMilliseconds(Room room) =>
-        (int)Math.Clamp(room.Options.AbandonAfter.TotalMilliseconds / 3, 250, 15_000);
 
     private BoundPage Bind(PageOptions options)
     {
@@ -217,7 +210,7 @@ internal sealed class WaitingRoomPage : IDisposable
 }
 
 /// <summary>What the page's script needs from the server, rendered into <c>{{config}}</c>.</summary>
-internal sealed record PageConfig(string EventId, string Return, int PollMaxMs, string LeaveWorker);
+internal sealed record PageConfig(string EventId, string Return, string LeaveWorker);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(PageConfig))]

@@ -1,42 +1,50 @@
 namespace Gateway.Admission.Queue;
 
 /// <summary>
-/// The queue's Lua scripts, embedded next to this file and prefixed with <c>common.lua</c>.
-/// StackExchange.Redis sends them by EVALSHA once loaded and re-sends on NOSCRIPT (e.g. after a restart).
+/// The queue's Lua scripts: each is the header generated from <see cref="ScriptLayout"/>, then
+/// <c>common.lua</c>, then its own file (embedded resources next to this file). StackExchange.Redis sends
+/// them by EVALSHA once loaded and re-sends on NOSCRIPT (e.g. after a restart).
 /// </summary>
-internal static class QueueScripts
+internal sealed class QueueScripts
 {
-    // The prelude's clock: order and time come from the store. Only ExternalClock() replaces these lines.
-    private const string StoreClockLines =
-        "local now_parts = redis.call('TIME')\nlocal NOW = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)\n";
-
-    public static readonly string Join = Load("join.lua");
-    public static readonly string Status = Load("status.lua");
-    public static readonly string Enter = Load("enter.lua");
-    public static readonly string Leave = Load("leave.lua");
-    public static readonly string Tick = Load("tick.lua");
-
-    /// <summary>The production scripts: time from Redis TIME.</summary>
-    public static readonly QueueScriptSet StoreClock = new(Join, Status, Enter, Leave, Tick);
-
-    /// <summary>
-    /// The same scripts with the clock taken from the last ARGV (Unix ms) instead of Redis TIME. Only the ETA
-    /// simulation uses this, to replay hours of a queue against the real store in seconds under a fake clock;
-    /// the gateway never does (its order must not depend on any gateway's clock).
-    /// </summary>
-    public static QueueScriptSet ExternalClock()
+    private QueueScripts(ScriptClock clock)
     {
-        var prelude = Read("common.lua");
-        if (!prelude.Contains(StoreClockLines, StringComparison.Ordinal))
-            throw new InvalidOperationException("common.lua no longer contains the expected clock lines; update QueueScripts.StoreClockLines.");
-        prelude = prelude.Replace(StoreClockLines, "local NOW = tonumber(ARGV[#ARGV])\n", StringComparison.Ordinal);
-        string With(string name) => prelude + "\n" + Read(name);
-        return new QueueScriptSet(With("join.lua"), With("status.lua"), With("enter.lua"), With("leave.lua"), With("tick.lua"));
+        Clock = clock;
+        var common = Read("common.lua");
+        string Build(ScriptSpec spec) => ScriptLayout.Header(spec, clock) + common + "\n" + Read(spec.Name + ".lua");
+        Join = Build(ScriptLayout.Join);
+        Status = Build(ScriptLayout.Status);
+        Enter = Build(ScriptLayout.Enter);
+        Leave = Build(ScriptLayout.Leave);
+        Revoke = Build(ScriptLayout.Revoke);
+        Tick = Build(ScriptLayout.Tick);
     }
 
-    private static string Load(string name) => Read("common.lua") + "\n" + Read(name);
+    /// <summary>The production scripts: time from Redis TIME.</summary>
+    public static QueueScripts StoreClock { get; } = new(ScriptClock.Store);
 
-    private static string Read(string name)
+    /// <summary>
+    /// The same scripts reading the time from the <c>NOW_ARG</c> argument: only the ETA simulation uses them,
+    /// to replay hours of a queue against the real store in seconds under a fake clock.
+    /// </summary>
+    public static QueueScripts ArgumentClock { get; } = new(ScriptClock.Argument);
+
+    public ScriptClock Clock { get; }
+
+    public string Join { get; }
+
+    public string Status { get; }
+
+    public string Enter { get; }
+
+    public string Leave { get; }
+
+    public string Revoke { get; }
+
+    public string Tick { get; }
+
+    /// <summary>The hand-written source of one script file (no header), for the layout test.</summary>
+    internal static string Read(string name)
     {
         var assembly = typeof(QueueScripts).Assembly;
         var resource = assembly.GetManifestResourceNames().Single(n => n.EndsWith(".Queue.Scripts." + name, StringComparison.Ordinal));
@@ -45,6 +53,3 @@ internal static class QueueScripts
         return reader.ReadToEnd().ReplaceLineEndings("\n");
     }
 }
-
-/// <summary>One complete set of the queue scripts, built for one clock.</summary>
-internal sealed record QueueScriptSet(string Join, string Status, string Enter, string Leave, string Tick);

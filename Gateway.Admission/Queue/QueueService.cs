@@ -1,97 +1,190 @@
+using System.Security.Cryptography;
+using Gateway.Admission.Clients;
+using Gateway.Admission.Gate;
 using Gateway.Admission.Diagnostics;
 using Gateway.Admission.Eta;
 using Gateway.Admission.Rooms;
 using Gateway.Admission.Tokens;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Gateway.Admission.Queue;
 
 /// <summary>
-/// The waiting room's use cases over the store: join, status, enter, leave. Adds what the store does not
-/// know (fresh waiting tokens, signed admissions, ETAs) and records what each call did in metrics and logs.
-/// Store failures pass through as <see cref="Storage.StoreUnavailableException"/>.
+/// The waiting room's use cases: join, status, enter, leave, revoke. Adds what the store does not know
+/// (place ids and tokens, identities, signed admissions, ETAs and poll cadence, the per-client limits)
+/// and records what each call did in metrics and logs: the one place that does. Returns result types that
+/// hold everything a response needs; store outages pass through as <see cref="Storage.StoreUnavailableException"/>.
 /// </summary>
-internal sealed class QueueService(IQueueStore store, AdmissionTokens admissionTokens, RoomSnapshots snapshots, WaitingRoomMetrics metrics, ILogger<QueueService> logger)
+internal sealed class QueueService(
+    IQueueStore store,
+    StatusBatcher batcher,
+    WaitingTokens waitingTokens,
+    AdmissionTokens admissionTokens,
+    CallerIdentity identity,
+    RevokedAdmissions revoked,
+    RoomSnapshots snapshots,
+    ClientRateLimits limits,
+    IOptionsMonitor<WaitingRoomOptions> options,
+    WaitingRoomMetrics metrics,
+    TimeProvider time,
+    ILogger<QueueService> logger)
 {
-    public async Task<QueueEntry> JoinAsync(Room room, string? userId, string? idempotencyKey)
+    public async Task<JoinResult> JoinAsync(Room room, JoinCommand command)
     {
-        var entry = await store.JoinAsync(room, WaitingTokens.New(room.Id), userId, idempotencyKey);
-        Observe(room, entry);
-        if (entry.Outcome == QueueOutcome.Full)
-        {
-            metrics.Join(room.Id, "full");
-            Log.JoinRefused(logger, room.Id, "queue full");
-            return entry;
-        }
-        metrics.Join(room.Id, entry.Created ? "created" : "existing");
-        if (entry.State == EntryState.Waiting)
-            metrics.Position(room.Id, entry.Position);
-        if (entry.Created)
-            await store.RecordFirstEtaAsync(room, entry.Token, Eta(room, entry).Seconds);
-        return entry;
+        if (!limits.TryJoin(command.Client))
+            return Refused(room, JoinOutcome.RateLimited);
+
+        var caller = command.Caller;
+        string? newCookie = null;
+        if (caller is null)
+            (newCookie, caller) = identity.Mint();
+
+        var settings = options.CurrentValue;
+        var stored = await store.JoinAsync(room, new JoinRequest(
+            WaitingTokens.NewPlaceId(), caller, command.UserId, command.Client, settings.MaxPlacesPerClient, settings.JoinsPerClientPerMinute,
+            PrequeueScore(), command.ChallengeId, command.ChallengeExpires));
+        metrics.Promoted(room.Id, stored.Promoted);
+        metrics.Swept(room.Id, stored.Dropped, 0);
+        if (stored.Outcome is not (JoinOutcome.Joined or JoinOutcome.Existing))
+            return Refused(room, stored.Outcome) with { OpensAt = stored.Outcome == JoinOutcome.NotOpen ? Schedule.OpensAt(room, snapshots.Get(room.Id)) : null };
+
+        metrics.Join(room.Id, stored.Outcome == JoinOutcome.Joined ? "created" : "existing");
+        var standing = Describe(room, stored.Place, stored.Now, stored.TokensAvailable);
+        if (stored.Outcome == JoinOutcome.Joined && standing is { Status: StandingStatus.Waiting, Eta: { } eta })
+            await store.RecordFirstEtaAsync(room, stored.Id, eta.Seconds);
+        return new JoinResult(stored.Outcome, waitingTokens.Issue(room.Id, stored.Id), standing, newCookie);
     }
 
-    public async Task<QueueEntry> StatusAsync(Room room, string token)
+    public async Task<StatusResult> StatusAsync(Room room, string placeId)
     {
-        var entry = await store.StatusAsync(room, token);
-        Observe(room, entry);
-        if (entry.State == EntryState.Waiting)
-            metrics.Position(room.Id, entry.Position);
-        return entry;
+        var (now, tokens, place) = await batcher.StatusAsync(room, placeId);
+        if (place.State == PlaceState.None)
+            return new StatusResult(null);
+        var standing = Describe(room, place, now, tokens);
+        if (standing.Position is { } position && standing.Status == StandingStatus.Waiting)
+            metrics.Position(room.Id, position);
+        return new StatusResult(standing);
     }
 
-    /// <summary>Enters the room; on success also returns the signed admission (the same one on every repeat).</summary>
-    public async Task<(QueueEntry Entry, string? Admission)> EnterAsync(Room room, string token, string subject)
+    public async Task<EnterResult> EnterAsync(Room room, string placeId)
     {
-        var entry = await store.EnterAsync(room, token);
-        Observe(room, entry);
-        switch (entry.Outcome)
+        var stored = await store.EnterAsync(room, placeId, WaitingTokens.NewPlaceId());
+        switch (stored.Outcome)
         {
-            case QueueOutcome.Granted:
-                if (entry.Created)
-                    OnFirstAdmission(room, entry);
-                return (entry, admissionTokens.Issue(room.Id, subject, entry.ExpiresAt));
-            case QueueOutcome.NotReady:
-                metrics.Denied(room.Id, "not_ready");
-                return (entry, null);
-            default:
+            case EnterOutcome.Granted:
+                if (stored.First)
+                    OnFirstAdmission(room, stored);
+                return new EnterResult(EnterOutcome.Granted, admissionTokens.Issue(room.Id, stored.AdmissionId, stored.AdmissionExpires),
+                    stored.AdmissionExpires, stored.AdmissionExpires - stored.Now, null);
+            case EnterOutcome.NotFound:
                 metrics.Denied(room.Id, "not_found");
-                return (entry, null);
+                return new EnterResult(EnterOutcome.NotFound, null, default, default, null);
+            default:
+                metrics.Denied(room.Id, stored.Outcome == EnterOutcome.NotReady ? "not_ready" : "room_" + (stored.Outcome == EnterOutcome.Paused ? "paused" : "closed"));
+                return new EnterResult(stored.Outcome, null, default, default, Describe(room, stored.Place, stored.Now, stored.TokensAvailable));
         }
     }
 
-    public async Task<bool> LeaveAsync(Room room, string token)
+    public async Task<LeaveResult> LeaveAsync(Room room, string placeId)
     {
-        var existed = await store.LeaveAsync(room, token);
-        if (existed)
+        var was = await store.LeaveAsync(room, placeId);
+        if (was != PlaceState.None)
             metrics.Left(room.Id);
-        return existed;
+        return new LeaveResult(was);
     }
 
+    /// <summary>Ends an admission everywhere: this instance's gate at once, the others within a tick.</summary>
+    public async Task<bool> RevokeAsync(Room room, string admissionId, string source)
+    {
+        revoked.Add(admissionId, time.GetUtcNow());
+        var wasActive = await store.RevokeAsync(room, admissionId);
+        metrics.Revoked(room.Id, source);
+        return wasActive;
+    }
+
+    /// <summary>True when this client may poll or enter now (the per-client limit); counts a refusal.</summary>
+    public bool TryPoll(Room room, string client)
+    {
+        if (limits.TryPoll(client))
+            return true;
+        metrics.Denied(room.Id, "rate_limited");
+        return false;
+    }
+
+    /// <summary>Counts a join the HTTP layer refused before it reached the queue (bad body, bad token...).</summary>
     public void RefusedJoin(Room room, string reason)
     {
         metrics.Join(room.Id, reason);
         Log.JoinRefused(logger, room.Id, reason);
     }
 
-    public void RefusedEnter(Room room) => metrics.Denied(room.Id, "unavailable");
+    /// <summary>Counts a call the store could not answer, by what it was.</summary>
+    public void Unavailable(Room room, string path)
+    {
+        if (path.EndsWith("/join", StringComparison.Ordinal))
+            RefusedJoin(room, "unavailable");
+        else if (path.EndsWith("/enter", StringComparison.Ordinal) || path.EndsWith("/status", StringComparison.Ordinal))
+            metrics.Denied(room.Id, "unavailable");
+    }
 
-    public EtaEstimate Eta(Room room, QueueEntry entry) =>
-        EtaEstimator.Estimate(entry.Position, entry.TokensAvailable, room.Options, snapshots.Get(room.Id), entry.Now);
+    /// <summary>The answer a status poll gets while the store cannot be reached: still waiting, position unknown.</summary>
+    public Standing Degraded(Room room) =>
+        new(StandingStatus.Waiting, null, null, 0, (int)options.CurrentValue.RetryAfter.TotalMilliseconds, null, time.GetUtcNow());
 
-    private void OnFirstAdmission(Room room, QueueEntry entry)
+    private JoinResult Refused(Room room, JoinOutcome outcome)
+    {
+        RefusedJoin(room, outcome switch
+        {
+            JoinOutcome.RateLimited => "rate_limited",
+            JoinOutcome.TooManyPlaces => "too_many_places",
+            JoinOutcome.AlreadyQueued => "already_queued",
+            JoinOutcome.Full => "full",
+            JoinOutcome.Closed => "closed",
+            JoinOutcome.NotOpen => "not_open",
+            _ => "challenge_replayed",
+        });
+        return new JoinResult(outcome, null, null, null);
+    }
+
+    private Standing Describe(Room room, Place place, DateTimeOffset now, double tokens)
+    {
+        var snapshot = snapshots.Get(room.Id);
+        var waited = (long)Math.Max(0, ((place.ReadyAt ?? now) - place.JoinedAt).TotalSeconds);
+        var state = snapshot?.State ?? RoomState.Open;
+        switch (place.State)
+        {
+            case PlaceState.Admitted:
+                return new Standing(StandingStatus.Admitted, 0, new EtaEstimate(0, 1), waited, PollCadence.Settled(room), null, now) { ReadyAt = place.ReadyAt };
+            case PlaceState.Prequeued:
+                var opensAt = Schedule.OpensAt(room, snapshot) ?? now;
+                var opensIn = opensAt - now;
+                return new Standing(StandingStatus.Prequeue, null, new EtaEstimate((long)Math.Ceiling(Math.Max(0, opensIn.TotalSeconds)), 1), waited,
+                    PollCadence.Prequeue(room, opensIn), opensAt, now);
+        }
+        if (state == RoomState.Closed)
+            return new Standing(StandingStatus.Closed, null, null, waited, PollCadence.Settled(room), null, now);
+        if (state == RoomState.Paused)
+            return new Standing(StandingStatus.Paused, place.Position, null, waited, PollCadence.Paused(room), null, now);
+        if (place.State == PlaceState.Ready)
+            return new Standing(StandingStatus.Ready, 0, new EtaEstimate(0, 1), waited, PollCadence.NearFrontMs, null, now) { ReadyAt = place.ReadyAt };
+
+        var position = place.Position ?? 0;
+        var refill = snapshot?.EffectiveRefillPerSecond ?? room.Options.RefillPerSecond;
+        var eta = EtaEstimator.Estimate(position, tokens, refill, snapshot, now);
+        return new Standing(StandingStatus.Waiting, position, eta, waited, PollCadence.Waiting(room, eta), null, now);
+    }
+
+    private void OnFirstAdmission(Room room, StoredEnter entry)
     {
         metrics.Admitted(room.Id);
-        var waited = ((entry.ReadyAt ?? entry.Now) - entry.JoinedAt).TotalSeconds;
+        var waited = ((entry.Place.ReadyAt ?? entry.Now) - entry.Place.JoinedAt).TotalSeconds;
         Log.Admitted(logger, room.Id, waited);
         // Waits under a second are admissions straight from the bucket; scoring them says nothing about the ETA.
         if (entry.FirstEtaSeconds is { } promised && waited >= 1)
-            metrics.EtaAccuracy(room.Id, Math.Max(0, 1 - Math.Abs(promised - waited) / waited));
+            metrics.EtaAccuracy(room.Id, Math.Max(0, 1 - (Math.Abs(promised - waited) / waited)));
     }
 
-    private void Observe(Room room, QueueEntry entry)
-    {
-        metrics.Promoted(room.Id, entry.Promoted);
-        metrics.Swept(room.Id, entry.Dropped, entry.Expired);
-    }
+    /// <summary>A uniformly random order for the opening's shuffle: 53 random bits, exact in a sorted-set score.</summary>
+    private static double PrequeueScore() => (double)(BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) >> 11);
 }

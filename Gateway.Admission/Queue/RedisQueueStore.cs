@@ -5,90 +5,156 @@ using Gateway.Admission.Rooms;
 using Gateway.Admission.Storage;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
+using R = Gateway.Admission.Queue.ScriptLayout.Reply;
+using T = Gateway.Admission.Queue.ScriptLayout.TickReply;
 
 namespace Gateway.Admission.Queue;
 
-/// <summary>Runs the queue scripts on the store connection (Redis, Redis Cluster, Valkey or the embedded store).</summary>
-internal sealed class RedisQueueStore(StoreConnection connection, WaitingRoomMetrics metrics, ILogger<RedisQueueStore> logger) : IQueueStore
+/// <summary>
+/// Runs the queue scripts on the store connection (Redis, Redis Cluster, Valkey or the embedded store) and
+/// decodes their replies, once, by the positions <see cref="ScriptLayout"/> declares.
+/// </summary>
+internal sealed class RedisQueueStore : IQueueStore
 {
-    // A hot-path call promotes at most this many heads and sweeps at most a few expired entries, so a
-    // status poll stays O(log N) even right after a mass abandonment; the maintenance tick does the bulk.
-    private const int HotPromoteLimit = 200;
-    private const int HotSweepLimit = 20;
-    private const int TickPromoteLimit = 1000;
-    private const long HistoryBucketMs = 10_000; // HIST_BUCKET_MS in common.lua
-    private const int TickSweepLimit = 2000;
+    // A join promotes at most this many heads (a newcomer to an empty room is let in at once); the ticks do the rest.
+    private const int JoinPromoteLimit = 100;
 
-    private readonly QueueScriptSet _scripts = QueueScripts.StoreClock;
-    private readonly TimeProvider? _externalClock;
+    private readonly StoreConnection _connection;
+    private readonly WaitingRoomMetrics _metrics;
+    private readonly ILogger<RedisQueueStore> _logger;
+    private readonly QueueScripts _scripts;
+    private readonly TimeProvider? _clock;
 
-    // Private, so dependency injection (public constructors only) can never pick the simulation clock.
-    private RedisQueueStore(StoreConnection connection, WaitingRoomMetrics metrics, ILogger<RedisQueueStore> logger, TimeProvider externalClock)
-        : this(connection, metrics, logger)
+    public RedisQueueStore(StoreConnection connection, WaitingRoomMetrics metrics, ILogger<RedisQueueStore> logger)
+        : this(connection, metrics, logger, QueueScripts.StoreClock, clock: null)
     {
-        _scripts = QueueScripts.ExternalClock();
-        _externalClock = externalClock;
+    }
+
+    private RedisQueueStore(StoreConnection connection, WaitingRoomMetrics metrics, ILogger<RedisQueueStore> logger, QueueScripts scripts, TimeProvider? clock)
+    {
+        _connection = connection;
+        _metrics = metrics;
+        _logger = logger;
+        _scripts = scripts;
+        _clock = clock;
     }
 
     /// <summary>
-    /// A store whose scripts read the time from <paramref name="clock"/> (sent as the last argument) instead of
-    /// Redis TIME: for the ETA simulation's fake clock only, never for a gateway.
+    /// A store whose scripts read the time from <paramref name="clock"/> instead of Redis TIME: for the ETA
+    /// simulation's fake clock only. Private constructor: dependency injection can never pick it.
     /// </summary>
-    internal static RedisQueueStore WithExternalClock(StoreConnection connection, WaitingRoomMetrics metrics, ILogger<RedisQueueStore> logger, TimeProvider clock) =>
-        new(connection, metrics, logger, clock);
+    internal static RedisQueueStore WithArgumentClock(StoreConnection connection, WaitingRoomMetrics metrics, ILogger<RedisQueueStore> logger, TimeProvider clock) =>
+        new(connection, metrics, logger, QueueScripts.ArgumentClock, clock);
 
-    public async Task<QueueEntry> JoinAsync(Room room, string candidateToken, string? userId, string? idempotencyKey)
+    public async Task<StoredJoin> JoinAsync(Room room, JoinRequest request)
     {
-        var result = await RunAsync("join", _scripts.Join, room, HotPromoteLimit, HotSweepLimit,
-            candidateToken, userId ?? "", idempotencyKey ?? "", room.Options.MaxQueueLength);
-        return ToEntry(result);
+        var r = await RunAsync("join", _scripts.Join, room,
+            request.Id, request.Caller, request.UserId ?? "", request.Client, room.Options.MaxQueueLength,
+            request.MaxPlacesPerClient, request.JoinsPerClientPerMinute, request.PrequeueScore.ToString("R", CultureInfo.InvariantCulture),
+            JoinPromoteLimit, request.ChallengeId ?? "", request.ChallengeExpires?.ToUnixTimeMilliseconds() ?? 0);
+        var outcome = (string?)r[(int)R.Outcome] switch
+        {
+            "OK" => (long)r[(int)R.Created] == 1 ? JoinOutcome.Joined : JoinOutcome.Existing,
+            "ALREADY_QUEUED" => JoinOutcome.AlreadyQueued,
+            "RATE_LIMITED" => JoinOutcome.RateLimited,
+            "TOO_MANY_PLACES" => JoinOutcome.TooManyPlaces,
+            "FULL" => JoinOutcome.Full,
+            "CLOSED" => JoinOutcome.Closed,
+            "NOT_OPEN" => JoinOutcome.NotOpen,
+            "POW_REPLAYED" => JoinOutcome.ChallengeReplayed,
+            var other => throw Unexpected("join", other),
+        };
+        return new StoredJoin(outcome, (string?)r[(int)R.Id] ?? "", ReadPlace(r), Time((long)r[(int)R.NowMs]),
+            (long)r[(int)R.MilliTokens] / 1000.0, (long)r[(int)R.Promoted], (long)r[(int)R.Dropped]);
     }
 
-    public async Task<QueueEntry> StatusAsync(Room room, string token) =>
-        ToEntry(await RunAsync("status", _scripts.Status, room, HotPromoteLimit, HotSweepLimit, token));
+    public async Task<StatusBatch> StatusAsync(Room room, IReadOnlyList<string> ids)
+    {
+        var args = new object[1 + ids.Count];
+        // Renew a deadline at most every quarter of AbandonAfter: most polls then write nothing.
+        args[0] = (long)(room.Options.AbandonAfter.TotalMilliseconds / 4);
+        for (var i = 0; i < ids.Count; i++)
+            args[1 + i] = ids[i];
+        var r = await RunAsync("status", _scripts.Status, room, args);
+        var places = new Place[ids.Count];
+        for (var i = 0; i < places.Length; i++)
+        {
+            var at = ScriptLayout.StatusHeader + (i * ScriptLayout.StatusFieldsPerPlace);
+            var position = (long)r[at + 1];
+            places[i] = new Place(State((string?)r[at]), position > 0 ? position : null, Time((long)r[at + 2]), Optional((long)r[at + 3]));
+        }
+        return new StatusBatch(Time((long)r[0]), (long)r[1] / 1000.0, places);
+    }
 
-    public async Task<QueueEntry> EnterAsync(Room room, string token) =>
-        ToEntry(await RunAsync("enter", _scripts.Enter, room, HotPromoteLimit, HotSweepLimit, token));
+    public async Task<StoredEnter> EnterAsync(Room room, string id, string admissionId)
+    {
+        var r = await RunAsync("enter", _scripts.Enter, room, id, admissionId);
+        var outcome = (string?)r[(int)R.Outcome] switch
+        {
+            "GRANTED" => EnterOutcome.Granted,
+            "NOT_READY" => EnterOutcome.NotReady,
+            "NOT_FOUND" => EnterOutcome.NotFound,
+            "PAUSED" => EnterOutcome.Paused,
+            "CLOSED" => EnterOutcome.Closed,
+            var other => throw Unexpected("enter", other),
+        };
+        var firstEta = (long)r[(int)R.FirstEta];
+        return new StoredEnter(outcome, ReadPlace(r), Time((long)r[(int)R.NowMs]), (long)r[(int)R.MilliTokens] / 1000.0,
+            Time((long)r[(int)R.AdmissionExpiryMs]), (string?)r[(int)R.AdmissionId] ?? "", (long)r[(int)R.Created] == 1, firstEta >= 0 ? firstEta : null);
+    }
 
-    public Task RecordFirstEtaAsync(Room room, string token, long etaSeconds)
+    public Task RecordFirstEtaAsync(Room room, string id, long etaSeconds)
     {
         // Fire-and-forget: the join already answered; losing this write only loses one accuracy sample.
         using var activity = StartStoreActivity("record_eta", "HSET", room);
         try
         {
-            connection.Database.HashSet(room.Keys.FirstEta, token, etaSeconds, flags: CommandFlags.FireAndForget);
+            _connection.Database.HashSet(room.Keys[RoomKey.FirstEta], id, etaSeconds, flags: CommandFlags.FireAndForget);
         }
         catch (RedisException ex)
         {
-            metrics.StoreError("record_eta");
+            _metrics.StoreError("record_eta");
             activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
         }
         return Task.CompletedTask;
     }
 
-    public async Task<bool> LeaveAsync(Room room, string token)
+    public async Task<PlaceState> LeaveAsync(Room room, string id)
     {
-        var result = await RunAsync("leave", _scripts.Leave, room, 0, 0, token);
-        return (long)result[0] == 1;
+        var r = await RunAsync("leave", _scripts.Leave, room, id);
+        return (long)r[0] == 1 ? State((string?)r[1]) : PlaceState.None;
     }
 
-    public async Task<RoomSnapshot> TickAsync(Room room)
-    {
-        var r = await RunAsync("tick", _scripts.Tick, room, TickPromoteLimit, TickSweepLimit);
-        var history = new List<(long, long)>((r.Length - 6) / 2);
-        for (var i = 6; i + 1 < r.Length; i += 2)
-            history.Add(((long)r[i] * HistoryBucketMs, (long)r[i + 1]));
-        history.Sort();
+    public async Task<bool> RevokeAsync(Room room, string admissionId) =>
+        (long)(await RunAsync("revoke", _scripts.Revoke, room, admissionId))[0] == 1;
 
-        // The trailing table: store time, then (kind, bucket, value) triples of the other history series.
-        var series = (RedisResult[])r[^1]!;
+    public async Task<RoomSnapshot> TickAsync(Room room, TickWork work)
+    {
+        var r = await RunAsync("tick", _scripts.Tick, room,
+            work.SweepLimit, work.PromoteLimit, work.ShuffleLimit, work.History ? 1 : 0, work.RevokedSinceMs, work.RevokedLimit);
+
+        var control = (RedisResult[])r[(int)T.Control]!;
+        var overrides = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i + 1 < control.Length; i += 2)
+            overrides[(string)control[i]!] = (string)control[i + 1]!;
+
+        var revokedRaw = (RedisResult[])r[(int)T.Revoked]!;
+        var revoked = new List<(string, long)>(revokedRaw.Length / 2);
+        for (var i = 0; i + 1 < revokedRaw.Length; i += 2)
+            revoked.Add(((string)revokedRaw[i]!, (long)(double)revokedRaw[i + 1]));
+
+        var series = (RedisResult[])r[(int)T.History]!;
+        var promotions = new List<(long, long)>();
         var vanished = new List<(long, long)>();
         var lengths = new List<(long, long)>();
-        for (var i = 1; i + 2 < series.Length; i += 3)
+        for (var i = 0; i + 2 < series.Length; i += 3)
         {
-            var point = ((long)series[i + 1] * HistoryBucketMs, (long)series[i + 2]);
+            var point = ((long)series[i + 1] * ScriptLayout.HistoryBucketMs, (long)series[i + 2]);
             switch ((string?)series[i])
             {
+                case "p":
+                    promotions.Add(point);
+                    break;
                 case "v":
                     vanished.Add(point);
                     break;
@@ -97,91 +163,149 @@ internal sealed class RedisQueueStore(StoreConnection connection, WaitingRoomMet
                     break;
             }
         }
+        promotions.Sort();
         vanished.Sort();
         lengths.Sort();
-        var takenAt = DateTimeOffset.FromUnixTimeMilliseconds((long)series[0]);
-        return new RoomSnapshot((long)r[0], (long)r[1], (long)r[2], (long)r[3] / 1000.0, (long)r[4], (long)r[5], history, takenAt)
+
+        var oldest = (long)r[(int)T.OldestJoinedMs];
+        return new RoomSnapshot
         {
+            Dropped = (long)r[(int)T.Dropped],
+            Expired = (long)r[(int)T.Expired],
+            Promoted = (long)r[(int)T.Promoted],
+            TokensAvailable = (long)r[(int)T.MilliTokens] / 1000.0,
+            Waiting = (long)r[(int)T.Waiting],
+            Prequeued = (long)r[(int)T.Prequeued],
+            Ready = (long)r[(int)T.Ready],
+            Active = (long)r[(int)T.Active],
+            AdmittedTotal = (long)r[(int)T.EnteredTotal],
+            PromotedTotal = (long)r[(int)T.PromotedTotal],
+            OldestJoinedAt = oldest > 0 ? Time(oldest) : null,
+            TakenAt = Time((long)r[(int)T.NowMs]),
+            Opened = (long)r[(int)T.Opened] == 1,
+            State = (string?)r[(int)T.State] switch
+            {
+                "paused" => RoomState.Paused,
+                "closed" => RoomState.Closed,
+                _ => RoomState.Open,
+            },
+            EffectiveRefillPerSecond = double.Parse((string)r[(int)T.EffectiveRefill]!, CultureInfo.InvariantCulture),
+            Shuffled = (long)r[(int)T.Shuffled],
+            Overrides = overrides,
+            Revoked = revoked,
+            History = promotions,
             Vanished = vanished,
             QueueLengths = lengths,
+            HasHistory = work.History,
         };
     }
 
-    private async Task<RedisResult[]> RunAsync(string operation, string script, Room room, int promoteLimit, int sweepLimit, params RedisValue[] extra)
+    public async Task SetOverridesAsync(Room room, IReadOnlyDictionary<string, string?> changes)
     {
-        var options = room.Options;
-        var args = new RedisValue[8 + extra.Length + (_externalClock is null ? 0 : 1)];
-        args[0] = options.Capacity;
-        args[1] = options.RefillPerSecond.ToString("R", CultureInfo.InvariantCulture);
-        args[2] = (long)options.AbandonAfter.TotalMilliseconds;
-        args[3] = (long)room.KeyTtl.TotalMilliseconds;
-        args[4] = (long)options.AdmissionTtl.TotalMilliseconds;
-        args[5] = promoteLimit;
-        args[6] = sweepLimit;
-        args[7] = connection.RankByTree ? "tree" : "zrank";
-        extra.CopyTo(args, 8);
-        if (_externalClock is not null)
-            args[^1] = _externalClock.GetUtcNow().ToUnixTimeMilliseconds();
+        var key = room.Keys[RoomKey.Control];
+        var set = changes.Where(c => c.Value is not null).Select(c => new HashEntry(c.Key, c.Value)).ToArray();
+        var remove = changes.Where(c => c.Value is null).Select(c => (RedisValue)c.Key).ToArray();
+        await RunCommandAsync("control", room, async db =>
+        {
+            // One key, so a transaction keeps the change whole on Redis Cluster too.
+            var transaction = db.CreateTransaction();
+            _ = transaction.HashSetAsync(key, set.Length > 0 ? set : [new HashEntry("updated", "1")]);
+            if (remove.Length > 0)
+                _ = transaction.HashDeleteAsync(key, remove);
+            _ = transaction.KeyExpireAsync(key, TimeSpan.FromMilliseconds(ScriptLayout.ControlTtlMs));
+            await transaction.ExecuteAsync();
+        });
+    }
+
+    public Task ClearOverridesAsync(Room room) =>
+        RunCommandAsync("control", room, db => db.KeyDeleteAsync(room.Keys[RoomKey.Control]));
+
+    private async Task<RedisResult[]> RunAsync(string operation, string script, Room room, params object[] own)
+    {
+        var common = room.ScriptArguments;
+        var args = new RedisValue[common.Length + own.Length];
+        common.CopyTo(args, 0);
+        if (_clock is not null)
+            args[ScriptLayout.Common.Count - 1] = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        for (var i = 0; i < own.Length; i++)
+        {
+            args[common.Length + i] = own[i] switch
+            {
+                string s => s,
+                int n => n,
+                long n => n,
+                _ => throw new ArgumentException($"Unsupported script argument type {own[i].GetType().Name}.", nameof(own)),
+            };
+        }
 
         using var activity = StartStoreActivity(operation, "EVALSHA", room);
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var result = (RedisResult[])(await connection.Database.ScriptEvaluateAsync(script, room.Keys.All, args))!;
-            metrics.StoreCall(operation, Stopwatch.GetElapsedTime(started).TotalSeconds);
+            var result = (RedisResult[])(await _connection.Database.ScriptEvaluateAsync(script, room.Keys.All, args))!;
+            _metrics.StoreCall(operation, Stopwatch.GetElapsedTime(started).TotalSeconds);
             return result;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or InvalidOperationException)
         {
-            metrics.StoreError(operation);
-            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
-            Log.StoreCallFailed(logger, operation, room.Id, ex.GetType().Name, ex.Message);
-            throw new StoreUnavailableException(operation, ex);
+            throw Failed(operation, room, activity, ex);
         }
+    }
+
+    private async Task RunCommandAsync(string operation, Room room, Func<IDatabase, Task> command)
+    {
+        using var activity = StartStoreActivity(operation, "HSET", room);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await command(_connection.Database).WaitAsync(_connection.OperationTimeout);
+            _metrics.StoreCall(operation, Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or InvalidOperationException)
+        {
+            throw Failed(operation, room, activity, ex);
+        }
+    }
+
+    private StoreUnavailableException Failed(string operation, Room room, Activity? activity, Exception ex)
+    {
+        _metrics.StoreError(operation);
+        activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+        Log.StoreCallFailed(_logger, operation, room.Id, ex.GetType().Name, ex.Message);
+        return new StoreUnavailableException($"The store did not complete '{operation}': {ex.Message}", ex);
     }
 
     private static Activity? StartStoreActivity(string operation, string command, Room room)
     {
         var activity = WaitingRoomTelemetry.Source.StartActivity("store " + operation, ActivityKind.Client);
-        activity?.SetTag("db.system", "redis");
-        activity?.SetTag("db.operation", command + " " + operation);
-        activity?.SetTag("waitingroom.room", room.Id);
+        if (activity is not null)
+        {
+            activity.SetTag("db.system", "redis");
+            activity.SetTag("db.operation", command + " " + operation);
+            activity.SetTag("waitingroom.room", room.Id);
+        }
         return activity;
     }
 
-    private static QueueEntry ToEntry(RedisResult[] r)
+    private static Place ReadPlace(RedisResult[] r)
     {
-        var outcome = (string?)r[0] switch
-        {
-            "OK" => QueueOutcome.Ok,
-            "NOT_FOUND" => QueueOutcome.NotFound,
-            "FULL" => QueueOutcome.Full,
-            "NOT_READY" => QueueOutcome.NotReady,
-            "GRANTED" => QueueOutcome.Granted,
-            var other => throw new InvalidOperationException($"Unexpected queue script outcome '{other}'."),
-        };
-        var state = (string?)r[1] switch
-        {
-            "w" => EntryState.Waiting,
-            "r" => EntryState.Ready,
-            "a" => EntryState.Admitted,
-            _ => EntryState.None,
-        };
-        return new QueueEntry(
-            outcome,
-            state,
-            Position: (long)r[2],
-            JoinedAt: DateTimeOffset.FromUnixTimeMilliseconds((long)r[3]),
-            ReadyAt: (long)r[4] > 0 ? DateTimeOffset.FromUnixTimeMilliseconds((long)r[4]) : null,
-            ExpiresAt: DateTimeOffset.FromUnixTimeMilliseconds((long)r[5]),
-            Now: DateTimeOffset.FromUnixTimeMilliseconds((long)r[6]),
-            Token: (string?)r[7] ?? "",
-            TokensAvailable: (long)r[8] / 1000.0,
-            QueueLength: (long)r[9],
-            Promoted: (long)r[10],
-            Dropped: (long)r[11],
-            Expired: (long)r[12],
-            Created: (long)r[13] == 1,
-            FirstEtaSeconds: r.Length > 14 && (long)r[14] >= 0 ? (long)r[14] : null);
+        var position = (long)r[(int)R.Position];
+        return new Place(State((string?)r[(int)R.State]), position > 0 ? position : null, Time((long)r[(int)R.JoinedMs]), Optional((long)r[(int)R.ReadyMs]));
     }
+
+    private static PlaceState State(string? code) => code switch
+    {
+        "p" => PlaceState.Prequeued,
+        "w" => PlaceState.Waiting,
+        "r" => PlaceState.Ready,
+        "a" => PlaceState.Admitted,
+        _ => PlaceState.None,
+    };
+
+    private static DateTimeOffset Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    private static DateTimeOffset? Optional(long ms) => ms > 0 ? Time(ms) : null;
+
+    private static InvalidOperationException Unexpected(string script, string? outcome) =>
+        new($"The {script} script answered '{outcome}', which this gateway does not know; are two gateway versions sharing one store?");
 }

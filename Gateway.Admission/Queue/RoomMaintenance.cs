@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using Gateway.Admission.Diagnostics;
+using Gateway.Admission.Gate;
 using Gateway.Admission.Rooms;
 using Gateway.Admission.Storage;
 using Microsoft.Extensions.Hosting;
@@ -8,19 +10,41 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Admission.Queue;
 
 /// <summary>
-/// Runs every room's maintenance script on every instance, every <see cref="WaitingRoomOptions.MaintenanceInterval"/>:
-/// drops abandoned users even if nobody else polls, keeps admissions flowing, and refreshes the snapshot
-/// the ETA and the gauges read. Running it on every instance is safe because the script is atomic.
+/// Runs every room's tick on every instance, every <see cref="WaitingRoomOptions.MaintenanceInterval"/>:
+/// drops abandoned places even if nobody polls, places the pre-queue at the opening, promotes the head of
+/// the line, and refreshes what this instance knows of the room (the snapshot the ETA, poll cadence, gauges
+/// and admin API read; the revoked admissions the gate checks; the operators' overrides). Running it on
+/// every instance is safe because the script is atomic and does bounded work.
 /// </summary>
 internal sealed class RoomMaintenance(
     IQueueStore store,
     RoomRegistry rooms,
     RoomSnapshots snapshots,
+    RevokedAdmissions revoked,
     WaitingRoomMetrics metrics,
     IOptionsMonitor<WaitingRoomOptions> options,
     TimeProvider time,
     ILogger<RoomMaintenance> logger) : BackgroundService
 {
+    /// <summary>Examined per tick and kind (expired places, expired admissions, stale revocations): a few ms of store time at most.</summary>
+    internal const int SweepLimit = 500;
+
+    /// <summary>Heads examined per tick for promotion.</summary>
+    internal const int PromoteLimit = 500;
+
+    /// <summary>Pre-queued places moved in line per call at the opening (each call a few ms of store time).</summary>
+    internal const int ShuffleLimit = 500;
+
+    /// <summary>Calls one instance makes back to back per tick while the opening's shuffle is unfinished.</summary>
+    private const int ShuffleCallsPerTick = 20;
+
+    private const int RevokedLimit = 1000;
+    private static readonly TimeSpan HistoryEvery = TimeSpan.FromSeconds(1);
+
+    private readonly ConcurrentDictionary<string, long> _revokedSince = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, RoomState> _lastState = new(StringComparer.Ordinal);
+    private DateTimeOffset _lastHistory = DateTimeOffset.MinValue;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
@@ -39,22 +63,63 @@ internal sealed class RoomMaintenance(
 
     internal async Task TickAllAsync()
     {
+        var now = time.GetUtcNow();
+        var history = now - _lastHistory >= HistoryEvery;
+        if (history)
+            _lastHistory = now;
+        var longest = TimeSpan.Zero;
         foreach (var room in rooms.All)
         {
+            longest = room.Options.AdmissionTtl > longest ? room.Options.AdmissionTtl : longest;
             try
             {
-                var snapshot = await store.TickAsync(room);
-                snapshots.Set(room.Id, snapshot);
-                metrics.Promoted(room.Id, snapshot.Promoted);
-                metrics.Swept(room.Id, snapshot.Dropped, snapshot.Expired);
-                metrics.RoomState(room.Id, snapshot.QueueLength, Math.Floor(snapshot.TokensAvailable), room.Options.RefillPerSecond);
-                if (snapshot.Dropped > 0 || snapshot.Expired > 0)
-                    Log.Swept(logger, room.Id, snapshot.Dropped, snapshot.Expired);
+                await TickAsync(room, history);
             }
             catch (StoreUnavailableException ex)
             {
                 Log.MaintenanceFailed(logger, room.Id, ex.Message);
             }
         }
+        revoked.Prune(longest);
+    }
+
+    private async Task TickAsync(Room room, bool history)
+    {
+        var since = _revokedSince.GetValueOrDefault(room.Id);
+        var snapshot = await store.TickAsync(room, new TickWork(SweepLimit, PromoteLimit, ShuffleLimit, history, since, RevokedLimit));
+        var shuffled = snapshot.Shuffled;
+        for (var call = 1; call < ShuffleCallsPerTick && snapshot.Opened && snapshot.Prequeued > 0; call++)
+        {
+            snapshot = await store.TickAsync(room, new TickWork(0, 0, ShuffleLimit, false, long.MaxValue, 0)) with
+            {
+                Revoked = snapshot.Revoked,
+                History = snapshot.History,
+                Vanished = snapshot.Vanished,
+                QueueLengths = snapshot.QueueLengths,
+                HasHistory = snapshot.HasHistory,
+            };
+            shuffled += snapshot.Shuffled;
+        }
+        Observe(room, snapshot, shuffled);
+        if (snapshot.Revoked.Count > 0)
+        {
+            revoked.AddRange(snapshot.Revoked);
+            _revokedSince[room.Id] = snapshot.Revoked.Max(r => r.RevokedAtMs);
+        }
+    }
+
+    private void Observe(Room room, RoomSnapshot snapshot, long shuffled)
+    {
+        snapshots.Set(room.Id, snapshot);
+        metrics.Promoted(room.Id, snapshot.Promoted);
+        metrics.Swept(room.Id, snapshot.Dropped, snapshot.Expired);
+        metrics.RoomState(room.Id, snapshot, room.Options.RefillPerSecond);
+        if (snapshot.Dropped > 0 || snapshot.Expired > 0)
+            Log.Swept(logger, room.Id, snapshot.Dropped, snapshot.Expired);
+        if (shuffled > 0)
+            Log.Shuffled(logger, room.Id, shuffled, snapshot.Prequeued);
+        if (_lastState.TryGetValue(room.Id, out var before) && before != snapshot.State)
+            Log.RoomStateChanged(logger, room.Id, before.ToString(), snapshot.State.ToString());
+        _lastState[room.Id] = snapshot.State;
     }
 }

@@ -1,18 +1,40 @@
+using System.Globalization;
+using Gateway.Admission.Queue;
+using StackExchange.Redis;
+
 namespace Gateway.Admission.Rooms;
 
 /// <summary>
 /// A configured room as the queue and the gate use it: immutable, rebuilt whole when configuration
-/// reloads. The script arguments are precomputed because every queue call sends them.
+/// reloads. The scripts' common arguments are precomputed because every queue call sends them.
 /// </summary>
 internal sealed class Room
 {
-    public Room(string id, RoomOptions options)
+    public Room(string id, RoomOptions options, bool rankByTree, TimeSpan tickInterval)
     {
         Id = id;
         Options = options;
-        KeyTtl = Max(Max(options.AdmissionTtl, options.AbandonAfter), TimeSpan.FromMinutes(16)) + TimeSpan.FromMinutes(10);
+        KeyTtl = Max(Max(options.AdmissionTtl, options.AbandonAfter), TimeSpan.FromMilliseconds(ScriptLayout.HistoryKeepMs)) + TimeSpan.FromMinutes(10);
         Keys = RoomKeys.For(id);
         CookieName = "wr_adm_" + id;
+        // A store nobody could reach for this long was down: the gap does not count toward AbandonAfter.
+        OutageGap = Max(TimeSpan.FromSeconds(5), tickInterval * 20);
+        ScriptArguments =
+        [
+            options.Capacity,
+            options.RefillPerSecond.ToString("R", CultureInfo.InvariantCulture),
+            (long)options.AbandonAfter.TotalMilliseconds,
+            (long)KeyTtl.TotalMilliseconds,
+            (long)options.AdmissionTtl.TotalMilliseconds,
+            rankByTree ? "tree" : "zrank",
+            options.MaxActive ?? 0,
+            options.PrequeueFrom?.ToUnixTimeMilliseconds() ?? 0,
+            options.OpensAt?.ToUnixTimeMilliseconds() ?? 0,
+            options.JoinsCloseAt?.ToUnixTimeMilliseconds() ?? 0,
+            options.ShuffleAtOpen ? 1 : 0,
+            (long)OutageGap.TotalMilliseconds,
+            "",
+        ];
     }
 
     public string Id { get; }
@@ -26,6 +48,12 @@ internal sealed class Room
 
     /// <summary>The admission cookie for this room; one per room so admissions to several rooms coexist.</summary>
     public string CookieName { get; }
+
+    /// <summary>How long the store must have gone without a tick for the time to count as an outage.</summary>
+    public TimeSpan OutageGap { get; }
+
+    /// <summary>The arguments every script of this room starts with, in <see cref="ScriptLayout.Common"/> order.</summary>
+    public RedisValue[] ScriptArguments { get; }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 }

@@ -12,9 +12,24 @@ public sealed record RoomOptions
     /// <summary>How long an admission token opens the gated routes.</summary>
     public TimeSpan AdmissionTtl { get; init; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>A waiting user who has not polled for this long loses the place.</summary>
+    /// <summary>A waiting user who has not polled for this long loses the place (time the store was unreachable does not count).</summary>
     public TimeSpan AbandonAfter { get; init; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Joins beyond this many waiting users are refused with 503 and Retry-After.</summary>
+    /// <summary>Joins beyond this many people in line (and pre-queue) are refused with 503 and Retry-After.</summary>
     public int MaxQueueLength { get; init; } = 1_000_000;
+
+    /// <summary>At most this many admissions active at once (admitted, not expired, left or revoked); unset = no cap.</summary>
+    public int? MaxActive { get; init; }
+
+    /// <summary>From this instant joins are accepted into the pre-queue (status <c>prequeue</c>); unset = no pre-queue.</summary>
+    public DateTimeOffset? PrequeueFrom { get; init; }
+
+    /// <summary>Admissions start at this instant; before it joins get 403 ROOM_NOT_OPEN unless in the pre-queue. Unset = open.</summary>
+    public DateTimeOffset? OpensAt { get; init; }
+
+    /// <summary>At <see cref="OpensAt"/>, give everyone who joined in the pre-queue a uniformly random order, ahead of later joiners.</summary>
+    public bool ShuffleAtOpen { get; init; }
+
+    /// <summary>After this instant joins get 403 ROOM_CLOSED; people in line keep their places. Unset = never.</summary>
+    public DateTimeOffset? JoinsCloseAt { get; init; }
 }

@@ -11,10 +11,10 @@ namespace Gateway.Admission.Rooms;
 /// </summary>
 internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment environment) : IValidateOptions<WaitingRoomOptions>
 {
-    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_-]{1,64}\z")]
     internal static partial Regex RoomIdPattern();
 
-    [GeneratedRegex("^[A-Za-z0-9_-]{1,32}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_-]{1,32}\z")]
     private static partial Regex KeyIdPattern();
 
     public ValidateOptionsResult Validate(string? name, WaitingRoomOptions options)
@@ -35,31 +35,60 @@ internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment envir
                 errors.Add($"{key}:AbandonAfter is {room.AbandonAfter}; it must be at least one second (e.g. 00:01:00).");
             if (room.MaxQueueLength < 1)
                 errors.Add($"{key}:MaxQueueLength is {room.MaxQueueLength}; it must be >= 1 (e.g. 1000000).");
+            if (room.MaxActive is < 1)
+                errors.Add($"{key}:MaxActive is {room.MaxActive}; it must be >= 1 (e.g. 5000), or removed for no cap.");
+            ValidateSchedule(errors, key, room);
         }
 
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < options.SigningKeys.Count; i++)
-        {
-            var signingKey = options.SigningKeys[i];
-            var key = $"WaitingRoom:SigningKeys:{i}";
-            if (signingKey.Id is null || !KeyIdPattern().IsMatch(signingKey.Id))
-                errors.Add($"{key}:Id must be 1-32 letters, digits, '-' or '_' (e.g. 'k2026a').");
-            else if (!seen.Add(signingKey.Id))
-                errors.Add($"{key}:Id '{signingKey.Id}' is used twice; every signing key needs its own id.");
-            if (SigningKeyOptions.TryDecodeSecret(signingKey.Secret) is not { Length: >= SigningKeyOptions.MinimumSecretBytes })
-                errors.Add($"{key}:Secret must be base64 of at least {SigningKeyOptions.MinimumSecretBytes} random bytes (make one with: openssl rand -base64 32).");
-        }
+        ValidateKeys(errors, "WaitingRoom:SigningKeys", options.SigningKeys);
+        ValidateKeys(errors, "WaitingRoom:Identity:Keys", options.Identity.Keys);
+        if (options.Identity.Required && options.Identity.Keys.Count == 0)
+            errors.Add("WaitingRoom:Identity:Required is true but WaitingRoom:Identity:Keys is empty: no user_token could ever be verified. Add a key (Id and Secret, base64 of 32+ bytes) or set Required to false.");
+        if (!Enum.IsDefined(options.Cookie.Secure))
+            errors.Add($"WaitingRoom:Cookie:Secure is {options.Cookie.Secure}; use Auto or Always.");
 
         if (options.SigningKeys.Count == 0 && !environment.IsDevelopment())
             errors.Add("WaitingRoom:SigningKeys: no admission-token signing key is configured. Set WaitingRoom:SigningKeys:0:Id and WaitingRoom:SigningKeys:0:Secret (base64 of 32+ random bytes, e.g. from: openssl rand -base64 32). Only the Development environment makes an ephemeral key.");
 
         if (options.JoinsPerClientPerMinute < 0)
             errors.Add($"WaitingRoom:JoinsPerClientPerMinute is {options.JoinsPerClientPerMinute}; use 0 to turn the limit off or a positive number (e.g. 120).");
-        if (options.MaintenanceInterval < TimeSpan.FromMilliseconds(50) || options.MaintenanceInterval > TimeSpan.FromMinutes(1))
-            errors.Add($"WaitingRoom:MaintenanceInterval is {options.MaintenanceInterval}; it must be between 00:00:00.05 and 00:01:00 (e.g. 00:00:01).");
+        if (options.MaxPlacesPerClient < 0)
+            errors.Add($"WaitingRoom:MaxPlacesPerClient is {options.MaxPlacesPerClient}; use 0 to turn the cap off or a positive number (e.g. 25).");
+        if (options.PollsPerClientPerMinute < 0)
+            errors.Add($"WaitingRoom:PollsPerClientPerMinute is {options.PollsPerClientPerMinute}; use 0 to turn the limit off or a positive number (e.g. 1200).");
+        if (options.MaintenanceInterval < TimeSpan.FromMilliseconds(50) || options.MaintenanceInterval > TimeSpan.FromSeconds(5))
+            errors.Add($"WaitingRoom:MaintenanceInterval is {options.MaintenanceInterval}; it must be between 00:00:00.05 and 00:00:05: promotion happens in the tick (e.g. 00:00:00.2).");
         if (options.RetryAfter < TimeSpan.FromSeconds(1))
             errors.Add($"WaitingRoom:RetryAfter is {options.RetryAfter}; it must be at least one second (e.g. 00:00:05).");
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateSchedule(List<string> errors, string key, RoomOptions room)
+    {
+        if (room.PrequeueFrom is not null && room.OpensAt is null)
+            errors.Add($"{key}:PrequeueFrom is set without OpensAt; a pre-queue needs an opening (e.g. OpensAt \"2026-12-24T10:00:00+09:00\").");
+        if (room.PrequeueFrom is { } from && room.OpensAt is { } opens && from >= opens)
+            errors.Add($"{key}:PrequeueFrom ({from:O}) must be before OpensAt ({opens:O}).");
+        if (room.ShuffleAtOpen && room.PrequeueFrom is null)
+            errors.Add($"{key}:ShuffleAtOpen is true without PrequeueFrom: only a pre-queue can be shuffled. Set PrequeueFrom (e.g. an hour before OpensAt).");
+        if (room.JoinsCloseAt is { } closes && room.OpensAt is { } opening && closes <= opening)
+            errors.Add($"{key}:JoinsCloseAt ({closes:O}) must be after OpensAt ({opening:O}).");
+    }
+
+    private static void ValidateKeys(List<string> errors, string section, List<SigningKeyOptions> keys)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < keys.Count; i++)
+        {
+            var signingKey = keys[i];
+            var key = $"{section}:{i}";
+            if (signingKey.Id is null || !KeyIdPattern().IsMatch(signingKey.Id))
+                errors.Add($"{key}:Id must be 1-32 letters, digits, '-' or '_' (e.g. 'k2026a').");
+            else if (!seen.Add(signingKey.Id))
+                errors.Add($"{key}:Id '{signingKey.Id}' is used twice; every key needs its own id.");
+            if (SigningKeyOptions.TryDecodeSecret(signingKey.Secret) is not { Length: >= SigningKeyOptions.MinimumSecretBytes })
+                errors.Add($"{key}:Secret must be base64 of at least {SigningKeyOptions.MinimumSecretBytes} random bytes (make one with: openssl rand -base64 32).");
+        }
     }
 }

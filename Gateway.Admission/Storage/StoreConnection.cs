@@ -11,28 +11,33 @@ namespace Gateway.Admission.Storage;
 /// <c>ConnectionStrings:Redis</c> is unset. Commands fail fast while disconnected (no backlog), and every
 /// call is bounded by <see cref="StoreOptions.OperationTimeout"/>, so an outage becomes a quick 503.
 /// </summary>
-internal sealed class StoreConnection(IOptions<StoreOptions> options, ILogger<StoreConnection> logger) : IHostedService, IAsyncDisposable
+internal sealed class StoreConnection(IOptions<StoreOptions> options, ILogger<StoreConnection> logger, IEmbeddedStoreFactory? embeddedFactory = null)
+    : IHostedService, IAsyncDisposable
 {
     private readonly StoreOptions _options = options.Value;
-    private EmbeddedStore? _embedded;
+    private IEmbeddedStore? _embedded;
     private ConnectionMultiplexer? _multiplexer;
 
     public bool IsEmbedded => _embedded is not null;
 
     /// <summary>True when positions come from the Fenwick tree rather than ZRANK (see <see cref="StoreOptions.PositionIndex"/>).</summary>
-    public bool RankByTree => _options.PositionIndex == PositionIndex.Tree || (_options.PositionIndex == PositionIndex.Auto && IsEmbedded);
+    public bool RankByTree => _options.RankByTree;
+
+    public TimeSpan OperationTimeout => _options.OperationTimeout;
 
     public IDatabase Database => (_multiplexer ?? throw new InvalidOperationException("The store connection has not been started.")).GetDatabase();
-
-    public bool IsConnected => _multiplexer?.IsConnected == true;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var connectionString = _options.ConnectionString;
         if (string.IsNullOrWhiteSpace(connectionString))
         {
-            _embedded = EmbeddedStore.Start(_options.EmbeddedMemory);
-            connectionString = $"127.0.0.1:{_embedded.Port}";
+            if (embeddedFactory is null)
+                throw new InvalidOperationException(
+                    "ConnectionStrings:Redis is not set, and this build of the gateway has no embedded store. Set ConnectionStrings:Redis " +
+                    "(e.g. ConnectionStrings__Redis=\"redis.internal:6379,password=...,ssl=true\"), or run a build with the embedded store for a single local instance.");
+            _embedded = embeddedFactory.Start(_options.EmbeddedMemory);
+            connectionString = _embedded.ConnectionString;
             Log.EmbeddedStoreStarted(logger, _embedded.Port);
         }
 

@@ -27,6 +27,9 @@ public sealed class StoreOptions
 
     /// <summary>Main-log memory of the embedded store (Garnet size syntax, e.g. 512m).</summary>
     public string EmbeddedMemory { get; set; } = "512m";
+
+    /// <summary>True when positions come from the Fenwick tree rather than ZRANK (see <see cref="PositionIndex"/>).</summary>
+    public bool RankByTree => PositionIndex == PositionIndex.Tree || (PositionIndex == PositionIndex.Auto && string.IsNullOrWhiteSpace(ConnectionString));
 }
 
 /// <summary>How the queue counts the people ahead of a waiting user.</summary>

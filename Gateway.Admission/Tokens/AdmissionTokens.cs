@@ -1,89 +1,104 @@
-using System.Buffers.Text;
-using System.Collections.Frozen;
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
-using Gateway.Admission.Diagnostics;
-using Gateway.Admission.Rooms;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace Gateway.Admission.Tokens;
 
 /// <summary>
 /// Issues and verifies admission tokens: <c>base64url(payload).base64url(HMAC-SHA256(payload))</c> with
-/// payload <c>1|room|subject|expiryUnixSeconds|keyId</c>. Verification is local (no store round trip),
-/// constant-time on the MAC, and accepts every configured key so keys can rotate.
+/// payload <c>2|room|admission id|expiryUnixSeconds|keyId</c>. The admission id is random, chosen at the first
+/// enter, so a backend or a log line that sees an admission learns nothing that opens or ends the place.
+/// Verification is local (no store round trip), constant-time on the MAC, accepts every configured key so
+/// keys can rotate, and never throws whatever the bytes. Recently verified tokens are remembered (bounded),
+/// so a browsing user's requests cost a dictionary lookup instead of an HMAC.
 /// </summary>
-internal sealed class AdmissionTokens : IDisposable
+internal sealed class AdmissionTokens(KeyRing keys, TimeProvider time)
 {
     private const int MacBytes = 32;
     private const int MaxTokenChars = 512;
-    private readonly TimeProvider _time;
-    private readonly ILogger<AdmissionTokens> _logger;
-    private readonly IDisposable? _subscription;
-    private readonly Lazy<byte[]> _ephemeralKey = new(() => RandomNumberGenerator.GetBytes(32));
-    private volatile KeyRing _ring;
+    // Bounded: only tokens that verified get in, and the whole cache is dropped when full or when keys change.
+    private const int CacheLimit = 50_000;
 
-    public AdmissionTokens(IOptionsMonitor<WaitingRoomOptions> options, TimeProvider time, ILogger<AdmissionTokens> logger)
-    {
-        _time = time;
-        _logger = logger;
-        _ring = BuildRing(options.CurrentValue);
-        _subscription = options.OnChange(o => _ring = BuildRing(o));
-    }
+    private readonly ConcurrentDictionary<string, Verified> _cache = new(StringComparer.Ordinal);
+    private KeyRing.Keys? _cachedFor;
 
     /// <summary>Signs an admission for <paramref name="roomId"/>; the same inputs give the same token.</summary>
-    public string Issue(string roomId, string subject, DateTimeOffset expires)
+    public string Issue(string roomId, string admissionId, DateTimeOffset expires)
     {
-        var ring = _ring;
-        var payload = Encoding.ASCII.GetBytes($"1|{roomId}|{subject}|{expires.ToUnixTimeSeconds()}|{ring.SigningKeyId}");
+        var ring = keys.Current;
+        var payload = Encoding.ASCII.GetBytes($"2|{roomId}|{admissionId}|{expires.ToUnixTimeSeconds()}|{ring.SigningKeyId}");
         Span<byte> mac = stackalloc byte[MacBytes];
-        HMACSHA256.HashData(ring.Keys[ring.SigningKeyId], payload, mac);
-        return Base64Url.EncodeToString(payload) + "." + Base64Url.EncodeToString(mac);
+        HMACSHA256.HashData(ring.Admission[ring.SigningKeyId], payload, mac);
+        return System.Buffers.Text.Base64Url.EncodeToString(payload) + "." + System.Buffers.Text.Base64Url.EncodeToString(mac);
     }
 
     /// <summary>
-    /// True when <paramref name="token"/> is a well-formed, correctly signed, unexpired admission for
-    /// <paramref name="roomId"/>. Anything else (garbage, tampered, unknown key, expired, other room) is false.
+    /// The admission id of <paramref name="token"/> when it is a well-formed, correctly signed, unexpired
+    /// admission for <paramref name="roomId"/>; null for anything else (garbage, tampered, unknown key,
+    /// expired, other room).
     /// </summary>
-    public bool IsValid(ReadOnlySpan<char> token, string roomId)
+    public string? Verify(string? token, string roomId)
     {
-        if (token.IsEmpty || token.Length > MaxTokenChars)
+        if (string.IsNullOrEmpty(token) || token.Length > MaxTokenChars)
+            return null;
+        var ring = keys.Current;
+        if (!ReferenceEquals(_cachedFor, ring))
+        {
+            // A removed key must stop opening the gate at once: forget what the old ring verified.
+            _cache.Clear();
+            _cachedFor = ring;
+        }
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        if (_cache.TryGetValue(token, out var known))
+            return known.Expiry > now && string.Equals(known.Room, roomId, StringComparison.Ordinal) ? known.AdmissionId : null;
+
+        if (!TryVerify(token, ring, out var verified) || verified.Expiry <= now)
+            return null;
+        if (_cache.Count >= CacheLimit)
+            _cache.Clear();
+        _cache[token] = verified;
+        return string.Equals(verified.Room, roomId, StringComparison.Ordinal) ? verified.AdmissionId : null;
+    }
+
+    /// <summary>The room and admission id of a correctly signed, unexpired token, whatever its room; for revocation.</summary>
+    public bool TryRead(string? token, out string roomId, out string admissionId)
+    {
+        roomId = admissionId = "";
+        if (string.IsNullOrEmpty(token) || token.Length > MaxTokenChars || !TryVerify(token, keys.Current, out var verified) ||
+            verified.Expiry <= time.GetUtcNow().ToUnixTimeSeconds())
             return false;
-        var dot = token.IndexOf('.');
+        (roomId, admissionId) = (verified.Room, verified.AdmissionId);
+        return true;
+    }
+
+    private static bool TryVerify(string token, KeyRing.Keys ring, out Verified verified)
+    {
+        verified = default;
+        var dot = token.IndexOf('.', StringComparison.Ordinal);
         if (dot <= 0)
             return false;
-
         Span<byte> payload = stackalloc byte[MaxTokenChars];
         Span<byte> mac = stackalloc byte[MacBytes + 3];
-        if (!Base64Url.TryDecodeFromChars(token[..dot], payload, out var payloadLength) ||
-            !Base64Url.TryDecodeFromChars(token[(dot + 1)..], mac, out var macLength) || macLength != MacBytes)
+        if (!SafeBase64Url.TryDecode(token.AsSpan(0, dot), payload, out var payloadLength) ||
+            !SafeBase64Url.TryDecode(token.AsSpan(dot + 1), mac, out var macLength) || macLength != MacBytes)
             return false;
         payload = payload[..payloadLength];
 
-        // Fields: version | room | subject | expiry | key id.
+        // Fields: version | room | admission id | expiry | key id. Version 1 (earlier releases) carried another subject; both verify alike.
         Span<Range> fields = stackalloc Range[5];
-        if (!TrySplit(payload, fields))
+        if (!TrySplit(payload, fields) || !(payload[fields[0]].SequenceEqual("2"u8) || payload[fields[0]].SequenceEqual("1"u8)))
             return false;
-        if (!payload[fields[0]].SequenceEqual("1"u8))
-            return false;
-
-        var ring = _ring;
-        var keyId = Encoding.ASCII.GetString(payload[fields[4]]);
-        if (!ring.Keys.TryGetValue(keyId, out var key))
+        if (!ring.Admission.TryGetValue(Encoding.ASCII.GetString(payload[fields[4]]), out var key))
             return false;
         Span<byte> expected = stackalloc byte[MacBytes];
         HMACSHA256.HashData(key, payload, expected);
         if (!CryptographicOperations.FixedTimeEquals(expected, mac[..MacBytes]))
             return false;
-
-        if (!System.Buffers.Text.Utf8Parser.TryParse(payload[fields[3]], out long expiry, out var consumed) ||
-            consumed != payload[fields[3]].Length || expiry <= _time.GetUtcNow().ToUnixTimeSeconds())
+        if (!System.Buffers.Text.Utf8Parser.TryParse(payload[fields[3]], out long expiry, out var consumed) || consumed != payload[fields[3]].Length)
             return false;
-        return RoomMatches(payload[fields[1]], roomId);
+        verified = new Verified(Encoding.ASCII.GetString(payload[fields[1]]), Encoding.ASCII.GetString(payload[fields[2]]), expiry);
+        return true;
     }
-
-    public void Dispose() => _subscription?.Dispose();
 
     private static bool TrySplit(ReadOnlySpan<byte> payload, Span<Range> fields)
     {
@@ -100,30 +115,5 @@ internal sealed class AdmissionTokens : IDisposable
         return payload[start..].IndexOf((byte)'|') < 0;
     }
 
-    private static bool RoomMatches(ReadOnlySpan<byte> room, string roomId)
-    {
-        if (room.Length != roomId.Length)
-            return false;
-        for (var i = 0; i < room.Length; i++)
-        {
-            if (room[i] != roomId[i])
-                return false;
-        }
-        return true;
-    }
-
-    private KeyRing BuildRing(WaitingRoomOptions options)
-    {
-        if (options.SigningKeys.Count == 0)
-        {
-            // Only reachable in Development: the validator refuses other environments without a key.
-            if (!_ephemeralKey.IsValueCreated)
-                Log.EphemeralSigningKey(_logger);
-            return new KeyRing("dev", new Dictionary<string, byte[]> { ["dev"] = _ephemeralKey.Value }.ToFrozenDictionary());
-        }
-        var keys = options.SigningKeys.ToFrozenDictionary(k => k.Id, k => SigningKeyOptions.TryDecodeSecret(k.Secret)!, StringComparer.Ordinal);
-        return new KeyRing(options.SigningKeys[0].Id, keys);
-    }
-
-    private sealed record KeyRing(string SigningKeyId, FrozenDictionary<string, byte[]> Keys);
+    private readonly record struct Verified(string Room, string AdmissionId, long Expiry);
 }

@@ -1,15 +1,13 @@
-using Gateway.Admission.Rooms;
-using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Gateway.Proxy.Configuration;
 
 /// <summary>
-/// Rules YARP does not enforce itself, checked on the initial load and on every reload of
+/// Cluster rules YARP does not enforce itself, checked on the initial load and on every reload of
 /// <c>ReverseProxy</c>. Throwing here fails start-up with the message, and on a reload makes YARP keep
-/// the last good configuration and log why.
+/// the last good configuration and log why. (The waiting room adds its own rule: a gated route's room must exist.)
 /// </summary>
-internal sealed class ProxyConfigRules(IOptionsMonitor<WaitingRoomOptions> waitingRoom) : IProxyConfigFilter
+internal sealed class ProxyConfigRules : IProxyConfigFilter
 {
     public ValueTask<ClusterConfig> ConfigureClusterAsync(ClusterConfig cluster, CancellationToken cancel)
     {
@@ -25,12 +23,5 @@ internal sealed class ProxyConfigRules(IOptionsMonitor<WaitingRoomOptions> waiti
         return ValueTask.FromResult(cluster);
     }
 
-    public ValueTask<RouteConfig> ConfigureRouteAsync(RouteConfig route, ClusterConfig? cluster, CancellationToken cancel)
-    {
-        if (route.Metadata is not null && route.Metadata.TryGetValue(Admission.Middleware.WaitingRoomGate.MetadataKey, out var room) &&
-            !waitingRoom.CurrentValue.Rooms.ContainsKey(room))
-            throw new InvalidOperationException(
-                $"ReverseProxy:Routes:{route.RouteId}:Metadata:WaitingRoom names room '{room}', which is not configured; add WaitingRoom:Rooms:{room} or fix the name (configured: {string.Join(", ", waitingRoom.CurrentValue.Rooms.Keys)}).");
-        return ValueTask.FromResult(route);
-    }
+    public ValueTask<RouteConfig> ConfigureRouteAsync(RouteConfig route, ClusterConfig? cluster, CancellationToken cancel) => ValueTask.FromResult(route);
 }

@@ -1,16 +1,13 @@
 using Gateway.Admission.Diagnostics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
-using Prometheus;
-using Yarp.ReverseProxy.Configuration;
-using Yarp.ReverseProxy.Model;
 
 namespace Gateway.Proxy.Diagnostics;
 
 /// <summary>
 /// The gateway's telemetry in one place (see docs/OBSERVABILITY.md): Prometheus metrics on <c>/metrics</c>,
 /// OpenTelemetry traces exported over OTLP when an endpoint is configured, JSON console logs carrying trace
-/// ids (<see cref="JsonLogFormatter"/>), configuration-reload log events.
+/// ids (<see cref="JsonLogFormatter"/>).
 /// </summary>
 internal static class GatewayTelemetry
 {
@@ -22,8 +19,6 @@ internal static class GatewayTelemetry
         PrometheusMeterExport.ExcludeOwnMetersFromDefaultAdapter();
         builder.Services.AddSingleton<PrometheusMeterExport>();
         builder.Services.AddSingleton<ForwardingMetrics>();
-        builder.Services.AddSingleton<ConfigReloadLog>();
-        builder.Services.AddSingleton<IConfigChangeListener>(sp => sp.GetRequiredService<ConfigReloadLog>());
         builder.Logging.AddConsoleFormatter<JsonLogFormatter, JsonLogFormatterOptions>();
         AddTracing(builder);
     }
@@ -32,20 +27,7 @@ internal static class GatewayTelemetry
     public static void Use(WebApplication app)
     {
         app.Services.GetRequiredService<PrometheusMeterExport>();
-        app.Services.GetRequiredService<ConfigReloadLog>();
-        app.UseHttpMetrics(o => o.AddCustomLabel("route", RouteLabel));
-    }
-
-    /// <summary>
-    /// The <c>route</c> label of the request metrics: the YARP route id for proxied requests (the same id as in
-    /// configuration), the route pattern for the gateway's own endpoints, <c>unmatched</c> for anything else.
-    /// </summary>
-    public static string RouteLabel(HttpContext context)
-    {
-        var endpoint = context.GetEndpoint();
-        return endpoint?.Metadata.GetMetadata<RouteModel>()?.Config.RouteId
-            ?? (endpoint as RouteEndpoint)?.RoutePattern.RawText
-            ?? "unmatched";
+        app.UseMiddleware<HttpRequestMetrics>();
     }
 
     /// <summary>

@@ -6,7 +6,7 @@ using Prometheus;
 namespace Gateway.Proxy.Diagnostics;
 
 /// <summary>
-/// Publishes the gateway's own meters (<see cref="WaitingRoomMetrics.MeterName"/>, <see cref="ForwardingMetrics.MeterName"/>)
+/// Publishes the gateway's own meters (<see cref="WaitingRoomTelemetry.MeterName"/>, <see cref="ForwardingMetrics.MeterName"/>)
 /// on <c>/metrics</c> under Prometheus conventions: dots become underscores, the unit becomes a suffix
 /// (<c>s</c> = <c>_seconds</c>, <c>1</c> = <c>_ratio</c>, <c>.../s</c> = <c>_per_second</c>), counters are
 /// counters ending in <c>_total</c>, histograms keep the bucket boundaries their instrument advises.
@@ -20,7 +20,7 @@ namespace Gateway.Proxy.Diagnostics;
 /// </summary>
 internal sealed class PrometheusMeterExport : IDisposable
 {
-    private static readonly HashSet<string> OwnMeters = [WaitingRoomMetrics.MeterName, ForwardingMetrics.MeterName];
+    private static readonly HashSet<string> OwnMeters = [WaitingRoomTelemetry.MeterName, ForwardingMetrics.MeterName];
 
     private readonly IMeterFactory _meterFactory;
     private readonly MeterListener _listener = new();

@@ -10,6 +10,8 @@ internal static class PageTestConfig
             ["WaitingRoom:SigningKeys:0:Id"] = "test",
             ["WaitingRoom:SigningKeys:0:Secret"] = Infrastructure.TestConfig.TestSecret,
             ["WaitingRoom:JoinsPerClientPerMinute"] = "0",
+            ["WaitingRoom:MaxPlacesPerClient"] = "0",
+            ["WaitingRoom:PollsPerClientPerMinute"] = "0",
             ["WaitingRoom:MaintenanceInterval"] = "00:00:00.200",
             ["WaitingRoom:RetryAfter"] = "00:00:02",
             [$"WaitingRoom:Rooms:{room}:Capacity"] = capacity.ToString(System.Globalization.CultureInfo.InvariantCulture),

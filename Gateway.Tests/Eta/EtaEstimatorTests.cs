@@ -1,18 +1,17 @@
 using Gateway.Admission.Eta;
 using Gateway.Admission.Queue;
-using Gateway.Admission.Rooms;
 
 namespace Gateway.Tests.Eta;
 
 public sealed class EtaEstimatorTests
 {
     private static readonly DateTimeOffset Now = new(2026, 3, 1, 12, 30, 0, TimeSpan.Zero);
-    private static readonly RoomOptions Room = new() { Capacity = 100, RefillPerSecond = 10 };
+    private const double Rate = 10;
 
     [Fact]
     public void Estimate_ColdStartWithoutHistory_UsesTheConfiguredRateNotPositionTimesTwo()
     {
-        var eta = EtaEstimator.Estimate(position: 500, tokensAvailable: 0, Room, snapshot: null, Now);
+        var eta = EtaEstimator.Estimate(position: 500, tokensAvailable: 0, Rate, snapshot: null, Now);
 
         Assert.Equal(50, eta.Seconds); // the original would have said 1000
         Assert.InRange(eta.Confidence, 0.5, 0.95);
@@ -21,7 +20,7 @@ public sealed class EtaEstimatorTests
     [Fact]
     public void Estimate_CountsTheFractionalTokensAlreadyInTheBucket()
     {
-        var eta = EtaEstimator.Estimate(position: 10, tokensAvailable: 0.7, Room with { RefillPerSecond = 1 }, Snapshot(), Now);
+        var eta = EtaEstimator.Estimate(position: 10, tokensAvailable: 0.7, 1.0, Snapshot(), Now);
 
         Assert.Equal(9, eta.Seconds); // 9.3 tokens still to come at 1/s
     }
@@ -29,8 +28,8 @@ public sealed class EtaEstimatorTests
     [Fact]
     public void Estimate_RefillRateChanged_UsesTheNewRateAtOnce()
     {
-        var before = EtaEstimator.Estimate(300, 0, Room, Snapshot(), Now);
-        var after = EtaEstimator.Estimate(300, 0, Room with { RefillPerSecond = 5 }, Snapshot(), Now);
+        var before = EtaEstimator.Estimate(300, 0, Rate, Snapshot(), Now);
+        var after = EtaEstimator.Estimate(300, 0, 5.0, Snapshot(), Now);
 
         Assert.Equal(30, before.Seconds);
         Assert.Equal(60, after.Seconds);
@@ -42,7 +41,7 @@ public sealed class EtaEstimatorTests
         // 1000 people waiting for the last 5 minutes, 6 of them vanishing every 10 s: hazard 0.0006 per person-second.
         var snapshot = Snapshot(length: 1000, vanishedPerBucket: 6);
 
-        var eta = EtaEstimator.Estimate(position: 1000, tokensAvailable: 0, Room, snapshot, Now);
+        var eta = EtaEstimator.Estimate(position: 1000, tokensAvailable: 0, Rate, snapshot, Now);
 
         var hazard = 6 / (1000 * 10.0);
         Assert.Equal((long)Math.Round(Math.Log(1 + (hazard * 1000 / 10)) / hazard), eta.Seconds); // 97 s, not 100
@@ -52,7 +51,7 @@ public sealed class EtaEstimatorTests
     [Fact]
     public void Estimate_NobodyVanishing_IsPositionOverRate()
     {
-        var eta = EtaEstimator.Estimate(position: 1000, tokensAvailable: 0, Room, Snapshot(length: 1000, vanishedPerBucket: 0), Now);
+        var eta = EtaEstimator.Estimate(position: 1000, tokensAvailable: 0, Rate, Snapshot(length: 1000, vanishedPerBucket: 0), Now);
 
         Assert.Equal(100, eta.Seconds);
     }
@@ -62,21 +61,21 @@ public sealed class EtaEstimatorTests
     [InlineData(-1)]
     public void Estimate_NotWaiting_IsZeroWithFullConfidence(long position)
     {
-        Assert.Equal(new EtaEstimate(0, 1.0), EtaEstimator.Estimate(position, 3, Room, null, Now));
+        Assert.Equal(new EtaEstimate(0, 1.0), EtaEstimator.Estimate(position, 3, Rate, null, Now));
     }
 
     [Fact]
     public void Estimate_NextInLine_IsAtLeastOneSecond()
     {
-        Assert.Equal(1, EtaEstimator.Estimate(1, 0.99, Room, Snapshot(), Now).Seconds);
+        Assert.Equal(1, EtaEstimator.Estimate(1, 0.99, Rate, Snapshot(), Now).Seconds);
     }
 
     [Fact]
     public void Confidence_MoreHistory_MoreConfidence()
     {
-        var none = EtaEstimator.Estimate(600, 0, Room, null, Now).Confidence;
-        var young = EtaEstimator.Estimate(600, 0, Room, Snapshot(minutes: 1, admittedPerBucket: 1), Now).Confidence;
-        var seasoned = EtaEstimator.Estimate(600, 0, Room, Snapshot(minutes: 15), Now).Confidence;
+        var none = EtaEstimator.Estimate(600, 0, Rate, null, Now).Confidence;
+        var young = EtaEstimator.Estimate(600, 0, Rate, Snapshot(minutes: 1, admittedPerBucket: 1), Now).Confidence;
+        var seasoned = EtaEstimator.Estimate(600, 0, Rate, Snapshot(minutes: 15), Now).Confidence;
 
         Assert.True(none < young && young < seasoned, $"{none} < {young} < {seasoned}");
         Assert.InRange(seasoned, 0.9, 0.99);
@@ -85,8 +84,8 @@ public sealed class EtaEstimatorTests
     [Fact]
     public void Confidence_FurtherForecast_LessConfidence()
     {
-        var near = EtaEstimator.Estimate(300, 0, Room, Snapshot(minutes: 2), Now).Confidence;
-        var far = EtaEstimator.Estimate(30_000, 0, Room, Snapshot(minutes: 2), Now).Confidence;
+        var near = EtaEstimator.Estimate(300, 0, Rate, Snapshot(minutes: 2), Now).Confidence;
+        var far = EtaEstimator.Estimate(30_000, 0, Rate, Snapshot(minutes: 2), Now).Confidence;
 
         Assert.True(far < near, $"{far} < {near}");
     }
@@ -95,7 +94,7 @@ public sealed class EtaEstimatorTests
     public void Confidence_ShortWaitInWholeSeconds_SaysRoundingIsAFractionOfIt()
     {
         // 1.45 s is answered as "1 second": a third off, and confidence says so.
-        var eta = EtaEstimator.Estimate(position: 15, tokensAvailable: 0.5, Room, Snapshot(minutes: 15), Now);
+        var eta = EtaEstimator.Estimate(position: 15, tokensAvailable: 0.5, Rate, Snapshot(minutes: 15), Now);
 
         Assert.Equal(1, eta.Seconds);
         Assert.InRange(eta.Confidence, 0.6, 0.75);
@@ -107,7 +106,7 @@ public sealed class EtaEstimatorTests
         foreach (var position in new long[] { 1, 2, 10, 1_000, 1_000_000 })
         {
             foreach (var snapshot in new[] { null, Snapshot(), Snapshot(length: 10, vanishedPerBucket: 9) })
-                Assert.InRange(EtaEstimator.Estimate(position, 0.3, Room, snapshot, Now).Confidence, 0, 1);
+                Assert.InRange(EtaEstimator.Estimate(position, 0.3, Rate, snapshot, Now).Confidence, 0, 1);
         }
     }
 
@@ -118,8 +117,13 @@ public sealed class EtaEstimatorTests
             .Select(i => Now.AddSeconds(-10 * (i + 1)).ToUnixTimeMilliseconds())
             .Order()
             .ToArray();
-        return new RoomSnapshot(0, 0, 0, 0, length, admittedPerBucket * buckets.Length, [.. buckets.Select(b => (b, admittedPerBucket))], Now)
+        return new RoomSnapshot
         {
+            Waiting = length,
+            PromotedTotal = admittedPerBucket * buckets.Length,
+            History = [.. buckets.Select(b => (b, admittedPerBucket))],
+            TakenAt = Now,
+            HasHistory = true,
             Vanished = [.. buckets.Select(b => (b, vanishedPerBucket))],
             QueueLengths = [.. buckets.Select(b => (b, length))],
         };

@@ -47,8 +47,11 @@ public sealed class EtaSimulationTests(EtaSimulationFixture fixture) : IClassFix
         { "steady-stream", 0.98, 0.97 },
         { "late-pollers", 0.98, 0.97 },
         { "rate-change", 0.94, 0.75 },
-        { "abandon-20", 0.96, 0.93 },
-        { "flash-abandon-20", 0.95, 0.91 },
+        // With people who give up, the line now moves faster than the refill alone: the token of someone let in
+        // who never enters comes back to the bucket (CONTRACT v2), which an ETA given at join cannot foresee
+        // before the room's history shows it (docs/ETA.md). Floors measured after that change.
+        { "abandon-20", 0.95, 0.92 },
+        { "flash-abandon-20", 0.92, 0.89 },
     };
 
     [Theory]
@@ -63,11 +66,12 @@ public sealed class EtaSimulationTests(EtaSimulationFixture fixture) : IClassFix
 
     [Theory]
     [MemberData(nameof(All))]
-    public void EveryScenario_MeanAccuracyAtJoinAndLater_IsAtLeast90Percent(string scenario)
+    public void EveryScenario_MeanAccuracyAtJoinIsAtLeast90Percent_AndLaterAtLeast88Percent(string scenario)
     {
         var result = fixture.Results[scenario];
         Assert.InRange(result.JoinAccuracy.Mean, 0.90, 1.0);
-        Assert.InRange(result.LaterAccuracy.Mean, 0.90, 1.0);
+        // Later ETAs have shorter horizons, so tokens given back (see Floors) weigh more in them.
+        Assert.InRange(result.LaterAccuracy.Mean, 0.88, 1.0);
         Assert.True(result.LaterAccuracy.Count > 1000, $"only {result.LaterAccuracy.Count} later ETAs scored");
     }
 

@@ -160,14 +160,14 @@ public sealed class GateTests(RedisServerFixture redis) : IClassFixture<RedisSer
         var tokens = bed.Gateway.Services.GetRequiredService<AdmissionTokens>();
         await Eventually.TrueAsync(() => Task.FromResult(DecodePayload(tokens.Issue(bed.Room, "s", DateTimeOffset.UtcNow.AddMinutes(1))).EndsWith("|new", StringComparison.Ordinal)));
 
-        Assert.True(tokens.IsValid(oldToken, bed.Room));
+        Assert.NotNull(tokens.Verify(oldToken, bed.Room));
         Assert.EndsWith("|new", DecodePayload(tokens.Issue(bed.Room, "s", DateTimeOffset.UtcNow.AddMinutes(1))), StringComparison.Ordinal);
 
         // retire the old key: its tokens stop working
         bed.Settings.Remove("WaitingRoom:SigningKeys:1:Id");
         bed.Settings.Remove("WaitingRoom:SigningKeys:1:Secret");
         await bed.Gateway.RewriteConfigAsync(bed.Settings);
-        await Eventually.TrueAsync(() => Task.FromResult(!tokens.IsValid(oldToken, bed.Room)));
+        await Eventually.TrueAsync(() => Task.FromResult(tokens.Verify(oldToken, bed.Room) is null));
     }
 
     private static string DecodePayload(string token) =>

@@ -55,16 +55,42 @@ public sealed class QueueApiTests(RedisServerFixture redis) : IClassFixture<Redi
     [Theory]
     [InlineData("redis")]
     [InlineData("embedded")]
-    public async Task IdempotencyKey_RepeatedJoin_ReturnsTheSameResponse(string store)
+    public async Task IdempotencyKey_RepeatedJoinFromTheSameCaller_ReturnsTheSamePlace_AnotherCallerNeverGetsIt(string store)
     {
         await using var bed = await GatewayTestBed.StartAsync(redis.For(store), capacity: 1, refill: 0.001);
         await bed.Client.JoinAsync(bed.Room, "head");
 
-        var first = await bed.Client.JoinAsync(bed.Room, null, "order-123");
-        var again = await bed.Client.JoinAsync(bed.Room, null, "order-123");
+        var first = await bed.Client.JoinAsync(bed.Room, "buyer", "order-123");
+        var again = await bed.Client.JoinAsync(bed.Room, "buyer", "order-123"); // the same browser (its identity cookie)
+        var stranger = await bed.Client.JoinAsync(bed.Room, null, "order-123"); // another caller replaying the key
 
         Assert.Equal(HttpStatusCode.Accepted, again.Status);
-        Assert.Equal(first.Body.ToJsonString(), again.Body.ToJsonString());
+        Assert.Equal(first.Body["waiting_token"]!.ToString(), again.Body["waiting_token"]!.ToString());
+        Assert.Equal(first.Body["position"]!.ToString(), again.Body["position"]!.ToString());
+        Assert.Equal(HttpStatusCode.Accepted, stranger.Status);
+        Assert.NotEqual(first.Body["waiting_token"]!.ToString(), stranger.Body["waiting_token"]!.ToString());
+        Assert.Equal(2, stranger.Body["position"]!.GetValue<long>());
+    }
+
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("embedded")]
+    public async Task Join_KnownUserIdFromAnotherCaller_Is409AlreadyQueued_WithNoToken(string store)
+    {
+        await using var bed = await GatewayTestBed.StartAsync(redis.For(store), capacity: 1, refill: 0.001);
+        await bed.Client.JoinAsync(bed.Room, "head");
+        var (_, victim, _) = await bed.Client.JoinAsync(bed.Room, "victim@example.com");
+
+        // An attacker who knows the e-mail address, from another client (no identity cookie of the victim's).
+        using var attack = await bed.Client.Http.PostAsync("/api/v1/queue/join",
+            new StringContent($$"""{"event_id":"{{bed.Room}}","user_id":"victim@example.com"}""", Encoding.UTF8, "application/json"));
+        var body = await attack.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.Conflict, attack.StatusCode);
+        Assert.Contains("\"ALREADY_QUEUED\"", body, StringComparison.Ordinal);
+        Assert.DoesNotContain(victim["waiting_token"]!.GetValue<string>(), body, StringComparison.Ordinal);
+        Assert.DoesNotContain("waiting_token", body, StringComparison.Ordinal);
+        Assert.Equal(1, (await bed.Client.StatusAsync(victim["waiting_token"]!.GetValue<string>())).Body["position"]!.GetValue<long>());
     }
 
     [Theory]

@@ -5,9 +5,15 @@ using System.Text.Json.Nodes;
 
 namespace Gateway.Tests.Infrastructure;
 
-/// <summary>A thin client of the contract's queue API, returning raw status and JSON so tests assert the wire format.</summary>
+/// <summary>
+/// A thin client of the contract's queue API, returning raw status and JSON so tests assert the wire format.
+/// Each user id behaves as its own browser: the identity cookie the gateway sets on that user's first join is
+/// sent with that user's later joins (so the same person gets the same place); the HttpClient itself keeps no cookies.
+/// </summary>
 public sealed class QueueClient(HttpClient http)
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _identities = new(StringComparer.Ordinal);
+
     public HttpClient Http { get; } = http;
 
     public async Task<(HttpStatusCode Status, JsonObject Body, HttpResponseMessage Response)> JoinAsync(string eventId, string? userId = null, string? idempotencyKey = null, string? acceptLanguage = null)
@@ -20,7 +26,13 @@ public sealed class QueueClient(HttpClient http)
             request.Headers.Add("Idempotency-Key", idempotencyKey);
         if (acceptLanguage is not null)
             request.Headers.Add("Accept-Language", acceptLanguage);
-        return await SendAsync(request);
+        if (userId is not null && _identities.TryGetValue(userId, out var identity))
+            request.Headers.Add("Cookie", identity);
+        var result = await SendAsync(request);
+        if (userId is not null && result.Item3.Headers.TryGetValues("Set-Cookie", out var cookies) &&
+            cookies.FirstOrDefault(c => c.StartsWith("wr_id=", StringComparison.Ordinal)) is { } cookie)
+            _identities[userId] = cookie.Split(';')[0];
+        return result;
     }
 
     public async Task<(HttpStatusCode Status, JsonObject Body, HttpResponseMessage Response)> StatusAsync(string token, string? acceptLanguage = null)

@@ -1,3 +1,4 @@
+using Gateway.Admission.Embedded;
 using Gateway.Admission.Hosting;
 using Gateway.Admission.Queue;
 using Gateway.Admission.Rooms;
@@ -38,7 +39,9 @@ public abstract class StoreFixture : IAsyncLifetime
         var services = new ServiceCollection();
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
         services.AddSingleton<IHostEnvironment>(new TestEnvironment());
-        services.AddWaitingRoom(configuration);
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddWaitingRoomCore();
+        services.AddEmbeddedStore();
         _services = services.BuildServiceProvider();
         await Connection.StartAsync(default);
     }
@@ -52,15 +55,18 @@ public abstract class StoreFixture : IAsyncLifetime
     }
 
     /// <summary>A fresh room (its own keys) so tests sharing the store never see each other.</summary>
-    internal Room NewRoom(int capacity = 1, double refill = 0.0001, TimeSpan? abandonAfter = null, TimeSpan? admissionTtl = null, int maxQueue = 1_000_000) =>
-        new($"t{Interlocked.Increment(ref _roomCounter)}-{Guid.NewGuid():N}"[..20], new RoomOptions
+    internal Room NewRoom(int capacity = 1, double refill = 0.0001, TimeSpan? abandonAfter = null, TimeSpan? admissionTtl = null, int maxQueue = 1_000_000, Func<RoomOptions, RoomOptions>? with = null)
+    {
+        var options = new RoomOptions
         {
             Capacity = capacity,
             RefillPerSecond = refill,
             AbandonAfter = abandonAfter ?? TimeSpan.FromMinutes(1),
             AdmissionTtl = admissionTtl ?? TimeSpan.FromMinutes(10),
             MaxQueueLength = maxQueue,
-        });
+        };
+        return new($"t{Interlocked.Increment(ref _roomCounter)}-{Guid.NewGuid():N}"[..20], with?.Invoke(options) ?? options, Connection.RankByTree, TimeSpan.FromMilliseconds(200));
+    }
 
     protected abstract bool UseRedis { get; }
 

@@ -16,7 +16,10 @@ public static class TestConfig
         {
             ["WaitingRoom:SigningKeys:0:Id"] = "test",
             ["WaitingRoom:SigningKeys:0:Secret"] = TestSecret,
+            // Every test client comes from 127.0.0.1: one client address, so the per-client limits are off unless a test turns them on.
             ["WaitingRoom:JoinsPerClientPerMinute"] = "0",
+            ["WaitingRoom:MaxPlacesPerClient"] = "0",
+            ["WaitingRoom:PollsPerClientPerMinute"] = "0",
             ["WaitingRoom:MaintenanceInterval"] = "00:00:00.200",
             ["WaitingRoom:RetryAfter"] = "00:00:02",
             [$"WaitingRoom:Rooms:{room}:Capacity"] = capacity.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -33,7 +33,7 @@ public sealed class LogTests
             $"--WaitingRoom:Rooms:{room}:AbandonAfter", "00:00:01",
             $"--WaitingRoom:Rooms:{room}:MaxQueueLength", "2",
         ]);
-        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, ActivityHeadersPropagator = null }) { BaseAddress = gateway.BaseAddress };
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, UseCookies = false, ActivityHeadersPropagator = null }) { BaseAddress = gateway.BaseAddress };
         var client = new QueueClient(http);
 
         // An admission, in a trace of ours.
@@ -66,14 +66,11 @@ public sealed class LogTests
         Assert.Equal(admittedTrace.ToHexString(), admitted["TraceId"]!.GetValue<string>());
         Assert.Matches("^[0-9a-f]{16}$", admitted["SpanId"]!.GetValue<string>());
         Assert.Equal("/api/v1/queue/enter", admitted["Scope"]!["RequestPath"]!.GetValue<string>());
-        var full = Assert.Single(lines, j => Event(j) == 10 && Message(j) == $"Join to room {room} refused: queue full");
-        Assert.Equal(refusedTrace.ToHexString(), full["TraceId"]!.GetValue<string>());
-        Assert.Equal("Information", full["LogLevel"]!.GetValue<string>());
+        // A refused join is a counter and a Debug line: at the shipped level (Information) a flash crowd's refusals write nothing.
+        Assert.DoesNotContain(lines, j => Event(j) == 10);
         var storeFailed = Assert.Single(lines, j => Event(j) == 5 && Message(j).StartsWith($"Store call join for room {room} failed", StringComparison.Ordinal));
         Assert.Equal(failedTrace.ToHexString(), storeFailed["TraceId"]!.GetValue<string>());
         Assert.Equal("Warning", storeFailed["LogLevel"]!.GetValue<string>());
-        var unavailable = Assert.Single(lines, j => Event(j) == 10 && Message(j) == $"Join to room {room} refused: unavailable");
-        Assert.Equal(failedTrace.ToHexString(), unavailable["TraceId"]!.GetValue<string>());
         Assert.Contains(lines, j => Event(j) == 2 && j["LogLevel"]!.GetValue<string>() == "Error"); // connection lost
         Assert.Contains(lines, j => Event(j) == 3); // and restored
         Assert.Contains(lines, j => Event(j) == 16); // proxy configuration applied at start

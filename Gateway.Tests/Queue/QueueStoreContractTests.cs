@@ -1,32 +1,41 @@
 using Gateway.Admission.Queue;
 using Gateway.Admission.Rooms;
+using Gateway.Admission.Tokens;
 using Gateway.Tests.Infrastructure;
 
 namespace Gateway.Tests.Queue;
 
 /// <summary>
-/// The queue's properties at the store level, run unchanged against a real redis-server and against the
-/// embedded store. Races are hammered with real concurrency; time is the store's own clock.
+/// The queue's properties at the store level, run unchanged against a real redis-server (ZRANK and tree
+/// positions) and against the embedded store. Races are hammered with real concurrency; time is the
+/// store's own clock. Promotion happens in joins and ticks (never in a status poll), as in the gateway.
 /// </summary>
 public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where TFixture : StoreFixture
 {
+    private static readonly TickWork FullTick = new(500, 500, 500, History: true, RevokedSinceMs: 0, RevokedLimit: 1000);
+
     private protected IQueueStore Store => fixture.Store;
 
-    private static string Token(Room room) => Admission.Tokens.WaitingTokens.New(room.Id);
+    private protected Task<StoredJoin> JoinAsync(Room room, string caller, string? userId = null, string client = "203.0.113.1") =>
+        Store.JoinAsync(room, new JoinRequest(WaitingTokens.NewPlaceId(), "c:" + caller, userId, client, 0, 0, 0));
+
+    private protected async Task<Place> StatusAsync(Room room, string id) => (await Store.StatusAsync(room, [id])).Places[0];
+
+    private protected Task<RoomSnapshot> TickAsync(Room room) => Store.TickAsync(room, FullTick);
 
     [Fact]
     public async Task Join_ManyUsers_PositionsFollowJoinOrder()
     {
         var room = fixture.NewRoom(capacity: 1);
-        var first = await Store.JoinAsync(room, Token(room), "u0", null);
-        Assert.Equal(EntryState.Ready, first.State); // the one bucket token goes to the head at once
+        var first = await JoinAsync(room, "u0");
+        Assert.Equal(PlaceState.Ready, first.Place.State); // the one bucket token goes to the head at once
 
         for (var i = 1; i <= 20; i++)
         {
-            var entry = await Store.JoinAsync(room, Token(room), $"u{i}", null);
-            Assert.Equal(EntryState.Waiting, entry.State);
-            Assert.Equal(i, entry.Position);
-            Assert.True(entry.Created);
+            var entry = await JoinAsync(room, $"u{i}");
+            Assert.Equal(PlaceState.Waiting, entry.Place.State);
+            Assert.Equal(i, entry.Place.Position);
+            Assert.Equal(JoinOutcome.Joined, entry.Outcome);
         }
     }
 
@@ -34,9 +43,9 @@ public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where 
     public async Task Positions_AfterRandomJoinsAndLeaves_EqualTheNumberOfActivePeopleAheadPlusOne()
     {
         var room = fixture.NewRoom(capacity: 1);
-        await Store.JoinAsync(room, Token(room), "head", null); // takes the only token
+        await JoinAsync(room, "head"); // takes the only token
         var random = new Random(7);
-        var line = new List<string>(); // the model: waiting tokens in join order
+        var line = new List<string>(); // the model: waiting places in join order
         for (var step = 0; step < 300; step++)
         {
             if (line.Count > 0 && random.Next(3) == 0)
@@ -47,252 +56,306 @@ public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where 
             }
             else
             {
-                var joined = await Store.JoinAsync(room, Token(room), $"u{step}", null);
-                line.Add(joined.Token);
-                Assert.Equal(line.Count, joined.Position);
+                var joined = await JoinAsync(room, $"u{step}");
+                line.Add(joined.Id);
+                Assert.Equal(line.Count, joined.Place.Position);
             }
         }
 
-        var positions = await Task.WhenAll(line.Select(t => Store.StatusAsync(room, t)));
-        Assert.Equal(Enumerable.Range(1, line.Count).Select(i => (long)i), positions.Select(p => p.Position));
+        var places = (await Store.StatusAsync(room, line)).Places;
+        Assert.Equal(Enumerable.Range(1, line.Count).Select(i => (long?)i), places.Select(p => p.Position));
     }
 
     [Fact]
-    public async Task Join_SameUserConcurrently_GetsOnePlace()
+    public async Task Join_SameCallerConcurrently_GetsOnePlace()
     {
         var room = fixture.NewRoom(capacity: 1);
-        await Store.JoinAsync(room, Token(room), "someone-ahead", null);
+        await JoinAsync(room, "someone-ahead");
 
-        var entries = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => Task.Run(() => Store.JoinAsync(room, Token(room), "alice", null))));
+        var entries = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => Task.Run(() => JoinAsync(room, "alice"))));
 
-        Assert.Single(entries.Select(e => e.Token).Distinct());
-        Assert.Single(entries, e => e.Created);
-        Assert.All(entries, e => Assert.Equal(1, e.Position));
-        Assert.Equal(1, entries.Max(e => e.QueueLength));
+        Assert.Single(entries.Select(e => e.Id).Distinct());
+        Assert.Single(entries, e => e.Outcome == JoinOutcome.Joined);
+        Assert.All(entries, e => Assert.Equal(1, e.Place.Position));
+        var snapshot = await TickAsync(room);
+        Assert.Equal(1, snapshot.Waiting);
     }
 
     [Fact]
-    public async Task Join_SameIdempotencyKeyConcurrently_ReturnsSameToken()
+    public async Task Join_KnownUnverifiedUserIdFromAnotherCaller_IsRefused_AndNeverReturnsThePlace()
     {
         var room = fixture.NewRoom(capacity: 1);
-        var entries = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => Task.Run(() => Store.JoinAsync(room, Token(room), null, "key-1"))));
+        await JoinAsync(room, "head");
+        var victim = await JoinAsync(room, "victim-browser", userId: "victim@example.com");
 
-        Assert.Single(entries.Select(e => e.Token).Distinct());
-        Assert.Single(entries, e => e.Created);
-        var other = await Store.JoinAsync(room, Token(room), null, "key-2");
-        Assert.NotEqual(entries[0].Token, other.Token);
+        var attacks = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() => JoinAsync(room, $"attacker-{i}", userId: "victim@example.com"))));
+
+        Assert.All(attacks, a => Assert.Equal(JoinOutcome.AlreadyQueued, a.Outcome));
+        Assert.All(attacks, a => Assert.NotEqual(victim.Id, a.Id));
+        Assert.Equal(victim.Id, (await JoinAsync(room, "victim-browser", userId: "victim@example.com")).Id); // the same browser gets it back
+        Assert.Equal(1, (await StatusAsync(room, victim.Id)).Position);
     }
 
     [Fact]
     public async Task Enter_200ConcurrentCallsOnOneToken_YieldOneAdmissionAndUseOneToken()
     {
         var room = fixture.NewRoom(capacity: 3);
-        var joined = await Store.JoinAsync(room, Token(room), "u", null);
-        Assert.Equal(EntryState.Ready, joined.State);
+        var joined = await JoinAsync(room, "u");
+        Assert.Equal(PlaceState.Ready, joined.Place.State);
         Assert.Equal(2, Math.Floor(joined.TokensAvailable)); // promotion used exactly one of three tokens
 
-        var entries = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => Task.Run(() => Store.EnterAsync(room, joined.Token))));
+        var entries = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(() => Store.EnterAsync(room, joined.Id, "aid" + i))));
 
-        Assert.All(entries, e => Assert.Equal(QueueOutcome.Granted, e.Outcome));
-        Assert.Single(entries, e => e.Created);
-        Assert.Single(entries.Select(e => e.ExpiresAt).Distinct());
-        Assert.Equal("1", (string?)await fixture.Database.HashGetAsync(room.Keys.All[5], "entered"));
-        Assert.Equal("1", (string?)await fixture.Database.HashGetAsync(room.Keys.All[5], "admitted"));
-        var after = await Store.StatusAsync(room, joined.Token);
-        Assert.Equal(EntryState.Admitted, after.State);
-        Assert.True(after.TokensAvailable >= 2);
+        Assert.All(entries, e => Assert.Equal(EnterOutcome.Granted, e.Outcome));
+        Assert.Single(entries, e => e.First);
+        Assert.Single(entries.Select(e => e.AdmissionExpires).Distinct());
+        Assert.Single(entries.Select(e => e.AdmissionId).Distinct());
+        var snapshot = await TickAsync(room);
+        Assert.Equal(1, snapshot.AdmittedTotal);
+        Assert.Equal(1, snapshot.PromotedTotal);
+        Assert.Equal(1, snapshot.Active);
+        Assert.Equal(PlaceState.Admitted, (await StatusAsync(room, joined.Id)).State);
+        Assert.True(snapshot.TokensAvailable >= 2);
     }
 
     [Fact]
     public async Task Enter_BeforeTurn_IsNotReadyAndCostsNothing()
     {
         var room = fixture.NewRoom(capacity: 1);
-        await Store.JoinAsync(room, Token(room), "head", null);
-        var second = await Store.JoinAsync(room, Token(room), "second", null);
+        await JoinAsync(room, "head");
+        var second = await JoinAsync(room, "second");
 
-        var entry = await Store.EnterAsync(room, second.Token);
+        var entry = await Store.EnterAsync(room, second.Id, "aid");
 
-        Assert.Equal(QueueOutcome.NotReady, entry.Outcome);
-        Assert.Equal(1, entry.Position);
-        Assert.Equal(EntryState.Waiting, (await Store.StatusAsync(room, second.Token)).State);
+        Assert.Equal(EnterOutcome.NotReady, entry.Outcome);
+        Assert.Equal(1, entry.Place.Position);
+        Assert.Equal(PlaceState.Waiting, (await StatusAsync(room, second.Id)).State);
     }
 
     [Fact]
     public async Task Leave_FreesThePlace_AndPeopleBehindMoveUp()
     {
         var room = fixture.NewRoom(capacity: 1);
-        await Store.JoinAsync(room, Token(room), "head", null);
-        var a = await Store.JoinAsync(room, Token(room), "a", null);
-        var b = await Store.JoinAsync(room, Token(room), "b", null);
-        var c = await Store.JoinAsync(room, Token(room), "c", null);
-        Assert.Equal(3, c.Position);
+        await JoinAsync(room, "head");
+        var a = await JoinAsync(room, "a", userId: "user-a");
+        var b = await JoinAsync(room, "b");
+        var c = await JoinAsync(room, "c");
+        Assert.Equal(3, c.Place.Position);
 
-        Assert.True(await Store.LeaveAsync(room, a.Token));
-        Assert.False(await Store.LeaveAsync(room, a.Token)); // idempotent
+        Assert.Equal(PlaceState.Waiting, await Store.LeaveAsync(room, a.Id));
+        Assert.Equal(PlaceState.None, await Store.LeaveAsync(room, a.Id)); // idempotent
 
-        Assert.Equal(QueueOutcome.NotFound, (await Store.StatusAsync(room, a.Token)).Outcome);
-        Assert.Equal(1, (await Store.StatusAsync(room, b.Token)).Position);
-        Assert.Equal(2, (await Store.StatusAsync(room, c.Token)).Position);
-        // the user id is free again: joining makes a new place at the back
-        var again = await Store.JoinAsync(room, Token(room), "a", null);
-        Assert.NotEqual(a.Token, again.Token);
-        Assert.Equal(3, again.Position);
+        Assert.Equal(PlaceState.None, (await StatusAsync(room, a.Id)).State);
+        Assert.Equal(1, (await StatusAsync(room, b.Id)).Position);
+        Assert.Equal(2, (await StatusAsync(room, c.Id)).Position);
+        // the caller and the user id are free again: joining makes a new place at the back
+        var again = await JoinAsync(room, "a", userId: "user-a");
+        Assert.NotEqual(a.Id, again.Id);
+        Assert.Equal(3, again.Place.Position);
     }
 
     [Fact]
     public async Task Abandoned_UserWhoStopsPolling_IsDroppedByMaintenanceAlone_AndStopsBlockingTheHead()
     {
         var room = fixture.NewRoom(capacity: 1, refill: 0.0001, abandonAfter: TimeSpan.FromSeconds(1));
-        var head = await Store.JoinAsync(room, Token(room), "head", null); // ready, never enters
-        var quitter = await Store.JoinAsync(room, Token(room), "quitter", null);
-        Assert.Equal(EntryState.Ready, head.State);
-        Assert.Equal(1, quitter.Position);
+        var head = await JoinAsync(room, "head"); // ready, never enters
+        var quitter = await JoinAsync(room, "quitter");
+        Assert.Equal(PlaceState.Ready, head.Place.State);
+        Assert.Equal(1, quitter.Place.Position);
 
         await Task.Delay(TimeSpan.FromSeconds(1.3));
         // Nobody from this room polls: only the maintenance tick runs.
-        var snapshot = await Store.TickAsync(room);
+        var snapshot = await TickAsync(room);
 
         Assert.Equal(2, snapshot.Dropped);
-        Assert.Equal(0, snapshot.QueueLength);
-        Assert.Equal(QueueOutcome.NotFound, (await Store.StatusAsync(room, quitter.Token)).Outcome);
-        Assert.Equal(0, await fixture.Database.HashLengthAsync(room.Keys.All[1]));
-        Assert.Equal(0, await fixture.Database.HashLengthAsync(room.Keys.All[3]));
+        Assert.Equal(0, snapshot.Waiting);
+        Assert.Equal(PlaceState.None, (await StatusAsync(room, quitter.Id)).State);
+        Assert.Equal(0, await fixture.Database.HashLengthAsync(room.Keys[RoomKey.Places]));
+        Assert.Equal(0, await fixture.Database.HashLengthAsync(room.Keys[RoomKey.Callers]));
+        Assert.Equal(0, await fixture.Database.HashLengthAsync(room.Keys[RoomKey.ClientPlaces]));
     }
 
     [Fact]
     public async Task Polling_KeepsThePlace_WhilePeopleAheadAreDropped()
     {
         var room = fixture.NewRoom(capacity: 1, refill: 0.0001, abandonAfter: TimeSpan.FromSeconds(2));
-        await Store.JoinAsync(room, Token(room), "head", null);
-        var quitter = await Store.JoinAsync(room, Token(room), "quitter", null);
-        var stayer = await Store.JoinAsync(room, Token(room), "stayer", null);
-        Assert.Equal(2, stayer.Position);
+        var head = await JoinAsync(room, "head");
+        Assert.Equal(EnterOutcome.Granted, (await Store.EnterAsync(room, head.Id, "aid")).Outcome); // holds the only token
+        var quitter = await JoinAsync(room, "quitter");
+        var stayer = await JoinAsync(room, "stayer");
+        Assert.Equal(2, stayer.Place.Position);
 
         for (var i = 0; i < 6; i++)
         {
             await Task.Delay(500);
-            var status = await Store.StatusAsync(room, stayer.Token);
-            Assert.Equal(QueueOutcome.Ok, status.Outcome);
+            Assert.Equal(PlaceState.Waiting, (await StatusAsync(room, stayer.Id)).State);
+            await TickAsync(room);
         }
-        var final = await Store.StatusAsync(room, stayer.Token);
-        Assert.Equal(1, final.Position); // quitter dropped, stayer moved up
-        Assert.Equal(QueueOutcome.NotFound, (await Store.StatusAsync(room, quitter.Token)).Outcome);
+        Assert.Equal(1, (await StatusAsync(room, stayer.Id)).Position); // quitter dropped, stayer moved up
+        Assert.Equal(PlaceState.None, (await StatusAsync(room, quitter.Id)).State);
+    }
+
+    [Fact]
+    public async Task Status_PastItsDeadline_EndsThePlace_NeverRevivesIt()
+    {
+        var room = fixture.NewRoom(capacity: 1, refill: 0.0001, abandonAfter: TimeSpan.FromSeconds(1));
+        await JoinAsync(room, "head");
+        var late = await JoinAsync(room, "late");
+
+        await Task.Delay(1300); // no tick ran: the place is past its deadline but not swept
+
+        Assert.Equal(PlaceState.None, (await StatusAsync(room, late.Id)).State);
+        Assert.Equal(PlaceState.None, (await StatusAsync(room, late.Id)).State);
     }
 
     [Fact]
     public async Task Promotion_IsStrictlyFifo_AndOnlyTheFirstKBecomeReady()
     {
         var room = fixture.NewRoom(capacity: 3);
-        var entries = new List<QueueEntry>();
+        var entries = new List<StoredJoin>();
         for (var i = 0; i < 10; i++)
-            entries.Add(await Store.JoinAsync(room, Token(room), $"u{i}", null));
+            entries.Add(await JoinAsync(room, $"u{i}"));
 
-        Assert.Equal([EntryState.Ready, EntryState.Ready, EntryState.Ready], entries.Take(3).Select(e => e.State));
-        Assert.All(entries.Skip(3), e => Assert.Equal(EntryState.Waiting, e.State));
+        Assert.Equal([PlaceState.Ready, PlaceState.Ready, PlaceState.Ready], entries.Take(3).Select(e => e.Place.State));
+        Assert.All(entries.Skip(3), e => Assert.Equal(PlaceState.Waiting, e.Place.State));
         // The users behind cannot enter, however hard they try.
-        var attempts = await Task.WhenAll(entries.Skip(3).Select(e => Store.EnterAsync(room, e.Token)));
-        Assert.All(attempts, a => Assert.Equal(QueueOutcome.NotReady, a.Outcome));
+        var attempts = await Task.WhenAll(entries.Skip(3).Select(e => Store.EnterAsync(room, e.Id, "aid")));
+        Assert.All(attempts, a => Assert.Equal(EnterOutcome.NotReady, a.Outcome));
     }
 
     [Fact]
-    public async Task Bucket_UnderConcurrentPolling_HandsOutExactlyWhatRefills_AndNeverMoreThanTheBound()
+    public async Task Bucket_UnderConcurrentTicksPollsAndEnters_HandsOutExactlyWhatRefills_AndNeverMoreThanTheBound()
     {
         const int capacity = 20;
         const double refill = 40;
         var room = fixture.NewRoom(capacity: capacity, refill: refill);
-        var tokens = new List<string>();
-        var first = await Store.JoinAsync(room, Token(room), "u0", null);
-        tokens.Add(first.Token);
+        var ids = new List<string>();
+        var first = await JoinAsync(room, "u0");
+        ids.Add(first.Id);
         for (var i = 1; i < 300; i++)
-            tokens.Add((await Store.JoinAsync(room, Token(room), $"u{i}", null)).Token);
+            ids.Add((await JoinAsync(room, $"u{i}")).Id);
 
-        // From here on the queue is never empty, so every token that refills must go to its head.
-        var baseline = await Store.StatusAsync(room, tokens[^1]);
-        var promotedBefore = await PromotedAsync(room);
-        var times = new System.Collections.Concurrent.ConcurrentBag<DateTimeOffset> { baseline.Now };
+        // From here on the line is never empty, so every token that refills must go to its head. Sixteen
+        // workers play instances ticking and pages polling and entering, all at once.
+        var baseline = await TickAsync(room);
+        var times = new System.Collections.Concurrent.ConcurrentBag<DateTimeOffset> { baseline.TakenAt };
         var stop = DateTime.UtcNow.AddSeconds(3);
         await Task.WhenAll(Enumerable.Range(0, 16).Select(worker => Task.Run(async () =>
         {
             var random = new Random(worker);
             while (DateTime.UtcNow < stop)
             {
-                var token = tokens[random.Next(tokens.Count)];
-                var entry = random.Next(2) == 0 ? await Store.StatusAsync(room, token) : await Store.EnterAsync(room, token);
-                times.Add(entry.Now);
+                var id = ids[random.Next(ids.Count)];
+                switch (random.Next(3))
+                {
+                    case 0:
+                        times.Add((await TickAsync(room)).TakenAt);
+                        break;
+                    case 1:
+                        times.Add((await Store.StatusAsync(room, [id])).Now);
+                        break;
+                    default:
+                        times.Add((await Store.EnterAsync(room, id, "aid-" + id)).Now);
+                        break;
+                }
             }
         })));
-        var final = await Store.StatusAsync(room, tokens[^1]);
-        times.Add(final.Now);
-        var promoted = await PromotedAsync(room);
+        var final = await TickAsync(room);
+        times.Add(final.TakenAt);
 
         // Upper bound over the whole run, from the very first call (a full bucket).
-        var bound = capacity + refill * (final.Now - first.Now).TotalSeconds;
-        Assert.True(promoted <= bound, $"promoted {promoted} > bound {bound:F1}");
+        var bound = capacity + (refill * (final.TakenAt - first.Now).TotalSeconds);
+        Assert.True(final.PromotedTotal <= bound, $"promoted {final.PromotedTotal} > bound {bound:F1}");
 
         // Conservation while people wait: promotions = tokens at the start + refill - tokens left, less only
-        // what a pause longer than Capacity / refill with no call at all forfeits (the bucket holds at most Capacity).
+        // what a pause longer than Capacity / refill without a promoting call forfeits.
         var sorted = times.Order().ToList();
-        var forfeited = sorted.Zip(sorted.Skip(1), (a, b) => Math.Max(0, refill * (b - a).TotalSeconds - capacity + 1)).Sum();
-        var expected = baseline.TokensAvailable + refill * (final.Now - baseline.Now).TotalSeconds - final.TokensAvailable;
-        var handedOut = promoted - promotedBefore;
-        Assert.True(final.QueueLength > 0, "the queue must not run dry, or the bucket is not the limit");
+        var forfeited = sorted.Zip(sorted.Skip(1), (a, b) => Math.Max(0, (refill * (b - a).TotalSeconds) - capacity + 1)).Sum();
+        var expected = baseline.TokensAvailable + (refill * (final.TakenAt - baseline.TakenAt).TotalSeconds) - final.TokensAvailable;
+        var handedOut = final.PromotedTotal - baseline.PromotedTotal;
+        Assert.True(final.Waiting > 0, "the line must not run dry, or the bucket is not the limit");
         Assert.True(handedOut <= expected + 0.01, $"handed out {handedOut} > refilled {expected:F2}");
-        Assert.True(handedOut >= expected - forfeited - 0.01, $"handed out {handedOut} < refilled {expected:F2} - forfeited {forfeited:F2}: the refill stalled");
-        Assert.True(final.TokensAvailable < 1);
+        Assert.True(handedOut >= expected - forfeited - 1.01, $"handed out {handedOut} < refilled {expected:F2} - forfeited {forfeited:F2}: the refill stalled");
     }
 
-    private async Task<long> PromotedAsync(Room room) =>
-        long.Parse((string)(await fixture.Database.HashGetAsync(room.Keys.All[5], "admitted"))!, System.Globalization.CultureInfo.InvariantCulture);
-
     [Fact]
-    public async Task QueueFull_RefusesNewJoins_ButKnownUsersKeepTheirPlace()
+    public async Task QueueFull_RefusesNewJoins_ButKnownCallersKeepTheirPlace()
     {
         var room = fixture.NewRoom(capacity: 1, maxQueue: 2);
-        await Store.JoinAsync(room, Token(room), "head", null); // ready, not counted as waiting
-        var a = await Store.JoinAsync(room, Token(room), "a", null);
-        await Store.JoinAsync(room, Token(room), "b", null);
+        await JoinAsync(room, "head"); // ready, not counted as waiting
+        var a = await JoinAsync(room, "a");
+        await JoinAsync(room, "b");
 
-        var refused = await Store.JoinAsync(room, Token(room), "c", null);
-        var again = await Store.JoinAsync(room, Token(room), "a", null);
+        var refused = await JoinAsync(room, "c");
+        var again = await JoinAsync(room, "a");
 
-        Assert.Equal(QueueOutcome.Full, refused.Outcome);
-        Assert.Equal(QueueOutcome.Ok, again.Outcome);
-        Assert.Equal(a.Token, again.Token);
+        Assert.Equal(JoinOutcome.Full, refused.Outcome);
+        Assert.Equal(JoinOutcome.Existing, again.Outcome);
+        Assert.Equal(a.Id, again.Id);
     }
 
     [Fact]
     public async Task AdmissionTtl_Elapsed_AdmissionExpiresAndIsCleanedUp()
     {
         var room = fixture.NewRoom(capacity: 1, admissionTtl: TimeSpan.FromSeconds(1));
-        var joined = await Store.JoinAsync(room, Token(room), "u", null);
-        var granted = await Store.EnterAsync(room, joined.Token);
-        Assert.Equal(QueueOutcome.Granted, granted.Outcome);
-        Assert.InRange((granted.ExpiresAt - granted.Now).TotalMilliseconds, 999, 1001);
+        var joined = await JoinAsync(room, "u");
+        var granted = await Store.EnterAsync(room, joined.Id, "aid");
+        Assert.Equal(EnterOutcome.Granted, granted.Outcome);
+        Assert.InRange((granted.AdmissionExpires - granted.Now).TotalMilliseconds, 999, 1001);
 
         await Task.Delay(1300);
-        var snapshot = await Store.TickAsync(room);
+        var snapshot = await TickAsync(room);
 
         Assert.Equal(1, snapshot.Expired);
-        Assert.Equal(QueueOutcome.NotFound, (await Store.EnterAsync(room, joined.Token)).Outcome);
-        Assert.Equal(0, await fixture.Database.HashLengthAsync(room.Keys.All[1]));
+        Assert.Equal(0, snapshot.Active);
+        Assert.Equal(EnterOutcome.NotFound, (await Store.EnterAsync(room, joined.Id, "aid")).Outcome);
+        Assert.Equal(0, await fixture.Database.HashLengthAsync(room.Keys[RoomKey.Places]));
     }
 
     [Fact]
-    public async Task EveryKeyOfARoom_HasATtl()
+    public async Task EveryKeyOfARoom_HasATtl_InUseAndOnceIdle()
     {
-        var room = fixture.NewRoom(capacity: 1);
-        var head = await Store.JoinAsync(room, Token(room), "head", "idem-1");
-        await Store.JoinAsync(room, Token(room), "second", null);
-        await Store.EnterAsync(room, head.Token);
-        await Store.RecordFirstEtaAsync(room, head.Token, 10);
-        await Store.TickAsync(room);
+        var room = fixture.NewRoom(capacity: 1, with: o => o with { PrequeueFrom = DateTimeOffset.UtcNow.AddMinutes(-1), OpensAt = DateTimeOffset.UtcNow.AddMinutes(5) });
+        var other = fixture.NewRoom(capacity: 2, maxQueue: 100);
+        // Touch every kind of state: pre-queue, places, callers, user ids, clients, join limits, admissions,
+        // revocations, challenges, overrides, history.
+        await Store.JoinAsync(room, new JoinRequest(WaitingTokens.NewPlaceId(), "c:p", "pre", "198.51.100.1", 5, 10, 42, "challenge-1", DateTimeOffset.UtcNow.AddMinutes(1)));
+        var head = await Store.JoinAsync(other, new JoinRequest(WaitingTokens.NewPlaceId(), "c:h", "head", "198.51.100.2", 5, 10, 0, "challenge-2", DateTimeOffset.UtcNow.AddMinutes(1)));
+        var second = await JoinAsync(other, "second");
+        await JoinAsync(other, "third");
+        var entered = await Store.EnterAsync(other, head.Id, "aid-h");
+        await Store.EnterAsync(other, second.Id, "aid-s");
+        await Store.RecordFirstEtaAsync(other, second.Id, 10);
+        await Store.RevokeAsync(other, entered.AdmissionId);
+        await Store.SetOverridesAsync(other, new Dictionary<string, string?> { ["refill"] = "5" });
+        await TickAsync(room);
+        await TickAsync(other);
 
-        foreach (var key in room.Keys.All)
+        var seen = new HashSet<RoomKey>();
+        foreach (var r in new[] { room, other })
         {
-            if (!await fixture.Database.KeyExistsAsync(key))
-                continue;
-            var ttl = await fixture.Database.KeyTimeToLiveAsync(key);
-            Assert.True(ttl is { } t && t > TimeSpan.Zero && t <= room.KeyTtl, $"{key} has TTL {ttl}");
+            foreach (var (key, _, _) in ScriptLayout.Keys)
+            {
+                if (!await fixture.Database.KeyExistsAsync(r.Keys[key]))
+                    continue;
+                seen.Add(key);
+                var ttl = await fixture.Database.KeyTimeToLiveAsync(r.Keys[key]);
+                Assert.True(ttl is { } t && t > TimeSpan.Zero, $"{r.Keys[key]} has TTL {ttl}");
+            }
+        }
+        // Every kind of key was created at least once (Rank only on stores counting positions with the tree).
+        var expected = ScriptLayout.Keys.Select(k => k.Key).Where(k => k != RoomKey.Rank || fixture.Connection.RankByTree);
+        Assert.Equal(expected.Order(), seen.Order());
+
+        // Once everyone has gone, ticks of the idle room write nothing that would outlive the TTL.
+        var idle = fixture.NewRoom(capacity: 1);
+        var gone = await JoinAsync(idle, "gone");
+        await Store.LeaveAsync(idle, gone.Id);
+        await TickAsync(idle);
+        foreach (var key in idle.Keys.All)
+        {
+            if (await fixture.Database.KeyExistsAsync(key))
+                Assert.True(await fixture.Database.KeyTimeToLiveAsync(key) is { } t && t > TimeSpan.Zero, $"{key} of an idle room has no TTL");
         }
     }
 
@@ -301,16 +364,116 @@ public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where 
     {
         // One token every 0.5 s: the second join (milliseconds after the first) finds none.
         var room = fixture.NewRoom(capacity: 1, refill: 2);
-        await Store.JoinAsync(room, Token(room), "head", null);
-        var second = await Store.JoinAsync(room, Token(room), "second", null);
-        Assert.Equal(EntryState.Waiting, second.State);
+        await JoinAsync(room, "head");
+        var second = await JoinAsync(room, "second");
+        Assert.Equal(PlaceState.Waiting, second.Place.State);
+        Assert.Equal(PlaceState.Waiting, (await StatusAsync(room, second.Id)).State); // a poll never promotes
 
         await Task.Delay(800);
-        var snapshot = await Store.TickAsync(room);
+        Assert.Equal(PlaceState.Waiting, (await StatusAsync(room, second.Id)).State);
+        var snapshot = await TickAsync(room);
 
         Assert.Equal(1, snapshot.Promoted);
-        Assert.Equal(EntryState.Ready, (await Store.StatusAsync(room, second.Token)).State);
+        Assert.Equal(PlaceState.Ready, (await StatusAsync(room, second.Id)).State);
         Assert.NotEmpty(snapshot.History);
+    }
+
+    [Fact]
+    public async Task Status_WithAFreshDeadline_WritesNothing()
+    {
+        var room = fixture.NewRoom(capacity: 1, refill: 0.0001);
+        await JoinAsync(room, "head");
+        var waiting = await JoinAsync(room, "waiting");
+        var deadline = await fixture.Database.SortedSetScoreAsync(room.Keys[RoomKey.Deadlines], waiting.Id);
+        var meta = await fixture.Database.HashGetAllAsync(room.Keys[RoomKey.Meta]);
+
+        for (var i = 0; i < 5; i++)
+            Assert.Equal(1, (await StatusAsync(room, waiting.Id)).Position);
+
+        // Within the first quarter of AbandonAfter, a poll renews nothing: the deadline and the room's state are as they were.
+        Assert.Equal(deadline, await fixture.Database.SortedSetScoreAsync(room.Keys[RoomKey.Deadlines], waiting.Id));
+        Assert.Equal(meta.OrderBy(e => (string?)e.Name).Select(e => e.ToString()), (await fixture.Database.HashGetAllAsync(room.Keys[RoomKey.Meta])).OrderBy(e => (string?)e.Name).Select(e => e.ToString()));
+    }
+
+    [Fact]
+    public async Task ReadyPersonWhoLeaves_GivesTheTokenBack_SoTheNextIsLetInAtOnce()
+    {
+        // One token per 1,000 s: without the give-back the next person would wait that long.
+        var room = fixture.NewRoom(capacity: 1, refill: 0.001);
+        var head = await JoinAsync(room, "head");
+        var next = await JoinAsync(room, "next");
+        Assert.Equal(PlaceState.Ready, head.Place.State);
+
+        await Store.LeaveAsync(room, head.Id);
+        await TickAsync(room);
+
+        Assert.Equal(PlaceState.Ready, (await StatusAsync(room, next.Id)).State);
+        var snapshot = await TickAsync(room);
+        Assert.True(snapshot.TokensAvailable < 1, "the bucket never goes above what it had: the token was given back once");
+    }
+
+    [Fact]
+    public async Task ReadyPersonWhoIsDropped_GivesTheTokenBack_NeverAboveCapacity()
+    {
+        var room = fixture.NewRoom(capacity: 1, refill: 0.001, abandonAfter: TimeSpan.FromSeconds(1));
+        var head = await JoinAsync(room, "head");
+        Assert.Equal(PlaceState.Ready, head.Place.State);
+        var next = await JoinAsync(room, "next");
+
+        // head never enters; next keeps polling.
+        for (var i = 0; i < 5; i++)
+        {
+            await Task.Delay(300);
+            await StatusAsync(room, next.Id);
+        }
+        await TickAsync(room);
+
+        Assert.Equal(PlaceState.None, (await StatusAsync(room, head.Id)).State);
+        Assert.Equal(PlaceState.Ready, (await StatusAsync(room, next.Id)).State);
+        var empty = fixture.NewRoom(capacity: 2, refill: 0.001);
+        var a = await JoinAsync(empty, "a");
+        await Store.LeaveAsync(empty, a.Id);
+        Assert.InRange((await TickAsync(empty)).TokensAvailable, 1.99, 2.0); // given back, capped at capacity
+    }
+
+    [Fact]
+    public async Task ClientCap_LimitsLivePlacesPerNetwork_AndFreesThemWhenPlacesEnd()
+    {
+        var room = fixture.NewRoom(capacity: 1);
+        Task<StoredJoin> Join(string caller) => Store.JoinAsync(room, new JoinRequest(WaitingTokens.NewPlaceId(), "c:" + caller, null, "2001:db8:1:2::/64", 3, 0, 0));
+        var places = new List<StoredJoin>();
+        for (var i = 0; i < 3; i++)
+            places.Add(await Join($"bot{i}"));
+
+        Assert.Equal(JoinOutcome.TooManyPlaces, (await Join("bot3")).Outcome);
+        await Store.LeaveAsync(room, places[1].Id);
+        Assert.Equal(JoinOutcome.Joined, (await Join("bot4")).Outcome);
+    }
+
+    [Fact]
+    public async Task JoinLimit_IsCountedInTheStore_ForEveryInstance()
+    {
+        var room = fixture.NewRoom(capacity: 1);
+        // Two "instances" (no local state here at all): the fourth join of one client within the minute is refused.
+        var outcomes = new List<JoinOutcome>();
+        for (var i = 0; i < 4; i++)
+            outcomes.Add((await Store.JoinAsync(room, new JoinRequest(WaitingTokens.NewPlaceId(), $"c:x{i}", null, "192.0.2.9", 0, 3, 0))).Outcome);
+
+        Assert.Equal([JoinOutcome.Joined, JoinOutcome.Joined, JoinOutcome.Joined, JoinOutcome.RateLimited], outcomes);
+        Assert.Equal(JoinOutcome.Joined, (await Store.JoinAsync(room, new JoinRequest(WaitingTokens.NewPlaceId(), "c:y", null, "192.0.2.10", 0, 3, 0))).Outcome);
+    }
+
+    [Fact]
+    public async Task Challenge_UsedOnce_IsRefusedTheSecondTime()
+    {
+        var room = fixture.NewRoom(capacity: 1);
+        var expires = DateTimeOffset.UtcNow.AddMinutes(1);
+
+        var first = await Store.JoinAsync(room, new JoinRequest(WaitingTokens.NewPlaceId(), "c:a", null, "192.0.2.1", 0, 0, 0, "ch-1", expires));
+        var replay = await Store.JoinAsync(room, new JoinRequest(WaitingTokens.NewPlaceId(), "c:b", null, "192.0.2.2", 0, 0, 0, "ch-1", expires));
+
+        Assert.Equal(JoinOutcome.Joined, first.Outcome);
+        Assert.Equal(JoinOutcome.ChallengeReplayed, replay.Outcome);
     }
 }
 

@@ -1,45 +1,84 @@
--- Shared prelude, prepended to every queue script by QueueScripts. Every key of one room shares the
--- {eventId} hash tag, so each script touches one Redis Cluster slot; all keys arrive in KEYS so
--- Garnet's Lua transaction mode can lock them.
-local K_Q, K_TOK, K_DL, K_USERS, K_IDEM, K_META, K_HIST, K_ETA, K_RANK = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
-local CAPACITY = tonumber(ARGV[1])
-local REFILL_PER_SEC = tonumber(ARGV[2])
-local ABANDON_MS = tonumber(ARGV[3])
-local KEY_TTL_MS = tonumber(ARGV[4])
-local ADMISSION_TTL_MS = tonumber(ARGV[5])
-local PROMOTE_LIMIT = tonumber(ARGV[6])
-local SWEEP_LIMIT = tonumber(ARGV[7])
--- 'tree': positions from a Fenwick tree over join sequence numbers, O(log N) on any store. 'zrank':
--- ZRANK of the waiting set. Garnet's ZRANK walks the set (measured: ~250/s at rank 150,000 of 300,000,
--- against ~43,000/s on Redis), so the embedded store uses the tree and Redis its native ZRANK.
-local RANK_BY_TREE = ARGV[8] == 'tree'
-local TREE_SIZE = 16777216
-local HIST_BUCKET_MS = 10000
-local HIST_KEEP_MS = 960000
-
--- Order and time come from the store, never from a gateway's clock.
-local now_parts = redis.call('TIME')
-local NOW = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+-- Shared functions of the queue scripts. QueueScripts prepends a header generated from C# (ScriptLayout):
+-- the keys K_* (every key of one room shares the {eventId} hash tag, so each script touches one Redis
+-- Cluster slot, and every key arrives in KEYS so Garnet's Lua transaction mode can lock it), the common
+-- arguments (CAPACITY, REFILL, ABANDON_MS, ...), the script's own arguments (A_*), the constants shared
+-- with C# (HIST_BUCKET_MS, ...) and NOW, the store's time in ms (Redis TIME; a test-only variant reads it
+-- from an argument). Every loop below is bounded by a count of what it examines.
 
 local function int(x) return string.format('%d', x) end
+local unpack = table.unpack or unpack
 
--- A token record is 'state|seq|joined_ms|ready_ms|exp_ms|user|idem'; state w = waiting, r = ready (an
--- admission is reserved for it), a = admitted. user and idem never contain '|' (validated by the gateway).
+-- The room clock: store time minus every stretch in which nobody could reach the store (OFF). Waiting
+-- and ready deadlines are on this clock, so an outage does not count toward AbandonAfter. Each tick
+-- writes SEEN; a script that finds SEEN older than GAP_MS adds the gap to OFF (O(1), however many wait).
+local meta0 = redis.call('HMGET', K_META, 'off', 'seen', 'opened', 'pqn', 'tokens', 'ts')
+local OFF = tonumber(meta0[1]) or 0
+local SEEN = tonumber(meta0[2])
+local OPENED = meta0[3] == '1'
+local PQN = tonumber(meta0[4]) or 0
+-- The bucket as last written (tokens at ts), kept here so every read of it in one script costs nothing.
+local BUCKET_TOKENS, BUCKET_TS = tonumber(meta0[5]), tonumber(meta0[6])
+if SEEN and NOW - SEEN > GAP_MS then
+  OFF = OFF + (NOW - SEEN)
+  redis.call('HSET', K_META, 'off', int(OFF), 'seen', int(NOW))
+  SEEN = NOW
+end
+local ROOM_NOW = NOW - OFF
+
+-- Operators' live overrides (admin API) and the adaptive rate, shared by every instance through the store.
+local CTL = {}
+do
+  local raw = redis.call('HGETALL', K_CTL)
+  for i = 1, #raw, 2 do CTL[raw[i]] = raw[i + 1] end
+end
+local function ctl_number(name, default)
+  local v = tonumber(CTL[name])
+  if v == nil then return default end
+  return v
+end
+local STATE = CTL.state or 'open'
+local EFF_CAPACITY = ctl_number('capacity', CAPACITY)
+local EFF_REFILL = ctl_number('refill', REFILL)
+if CTL.adaptive then EFF_REFILL = math.min(EFF_REFILL, tonumber(CTL.adaptive) or EFF_REFILL) end
+local EFF_MAX_ACTIVE = ctl_number('max_active', MAX_ACTIVE)
+local EFF_OPENS_AT = ctl_number('opens_at', OPENS_AT)
+local EFF_PREQUEUE_FROM = ctl_number('prequeue_from', PREQUEUE_FROM)
+local EFF_JOINS_CLOSE_AT = ctl_number('joins_close_at', JOINS_CLOSE_AT)
+local EFF_SHUFFLE = ctl_number('shuffle', SHUFFLE)
+
+-- The opening: the first script at or after OpensAt freezes the pre-queue's size (PQN) and moves the
+-- join sequence past it, so every later joiner is behind every pre-queued person, whatever the shuffle's progress.
+local function ensure_open()
+  if OPENED or EFF_OPENS_AT <= 0 or NOW < EFF_OPENS_AT then
+    OPENED = OPENED or EFF_OPENS_AT <= 0 or NOW >= EFF_OPENS_AT
+    return
+  end
+  PQN = redis.call('ZCARD', K_PQ)
+  local seq = tonumber(redis.call('HGET', K_META, 'seq')) or 0
+  if seq < PQN then redis.call('HSET', K_META, 'seq', int(PQN)) end
+  redis.call('HSET', K_META, 'opened', '1', 'pqn', int(PQN))
+  OPENED = true
+end
+ensure_open()
+
+-- A place is 'state|seq|joined_ms|ready_ms|user|who|client|aid'; state p = pre-queued, w = waiting,
+-- r = ready (an admission is reserved for it), a = admitted. joined/ready are store time (what people
+-- waited); deadlines live in K_DL (room clock) and K_ACT (store time). No field holds '|' (the gateway validates).
 local function parse(raw)
   if not raw then return nil end
-  local s, seq, joined, ready, exp, user, idem = string.match(raw, '^(%a)|(%d+)|(%d+)|(%d+)|(%d+)|([^|]*)|(.*)$')
-  return { state = s, seq = tonumber(seq), joined = tonumber(joined), ready = tonumber(ready), exp = tonumber(exp), user = user, idem = idem }
+  local s, seq, joined, ready, user, who, client, aid = string.match(raw, '^(%a)|(%d+)|(%d+)|(%d+)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  if not s then return nil end
+  return { state = s, seq = tonumber(seq), joined = tonumber(joined), ready = tonumber(ready), user = user, who = who, client = client, aid = aid }
 end
 
 local function encode(r)
-  return r.state .. '|' .. int(r.seq) .. '|' .. int(r.joined) .. '|' .. int(r.ready) .. '|' .. int(r.exp) .. '|' .. r.user .. '|' .. r.idem
+  return r.state .. '|' .. int(r.seq) .. '|' .. int(r.joined) .. '|' .. int(r.ready) .. '|' .. r.user .. '|' .. r.who .. '|' .. r.client .. '|' .. r.aid
 end
 
--- The ETA's abandonment model needs to know how often waiting users vanish (dropped or left) without
--- taking a token: counted per history bucket as field 'v<bucket>' next to the promotion counts.
+-- The ETA's abandonment model needs to know how often waiting users vanish without taking a token.
 local function count_vanished()
   redis.call('HINCRBY', K_HIST, 'v' .. int(math.floor(NOW / HIST_BUCKET_MS)), 1)
-  if redis.call('PTTL', K_HIST) < 0 then redis.call('PEXPIRE', K_HIST, KEY_TTL_MS) end
+  redis.call('PEXPIRE', K_HIST, KEY_TTL_MS)
 end
 
 local function lowbit(i)
@@ -48,7 +87,7 @@ local function lowbit(i)
   return b
 end
 
--- Counts waiting users by join sequence: +1 on join, -1 when they stop waiting (promoted or gone).
+-- Counts waiting users by join sequence: +1 when they start waiting, -1 when they stop. log2(TREE_SIZE) steps.
 local function tree_add(seq, delta)
   if not RANK_BY_TREE or seq > TREE_SIZE then return end
   local i = seq
@@ -67,105 +106,172 @@ local function tree_rank(seq)
     i = i - lowbit(i)
   end
   local sum = 0
-  local values = redis.call('HMGET', K_RANK, (table.unpack or unpack)(fields))
+  local values = redis.call('HMGET', K_RANK, unpack(fields))
   for j = 1, #values do sum = sum + (tonumber(values[j]) or 0) end
   return sum
 end
 
-local function remove(token, r)
-  if r then
-    if r.user ~= '' and redis.call('HGET', K_USERS, r.user) == token then redis.call('HDEL', K_USERS, r.user) end
-    if r.idem ~= '' and redis.call('HGET', K_IDEM, r.idem) == token then redis.call('HDEL', K_IDEM, r.idem) end
-    if r.state == 'w' then
-      count_vanished()
-      tree_add(r.seq, -1)
-    end
+-- The position (1 = next) of a waiting place, or nil when it is not waiting. Later joiners also count
+-- the pre-queued people the opening's shuffle has not placed yet, who all go ahead of them.
+local function position(id)
+  local pos
+  if RANK_BY_TREE then
+    local seq = tonumber(redis.call('ZSCORE', K_Q, id))
+    if not seq then return nil end
+    if seq <= TREE_SIZE then pos = tree_rank(seq) else pos = redis.call('ZRANK', K_Q, id) + 1 end
+    if seq > PQN and PQN > 0 then pos = pos + redis.call('ZCARD', K_PQ) end
+    return pos
   end
-  redis.call('HDEL', K_TOK, token)
-  redis.call('HDEL', K_ETA, token)
-  redis.call('ZREM', K_Q, token)
-  redis.call('ZREM', K_DL, token)
+  local rank = redis.call('ZRANK', K_Q, id)
+  if not rank then return nil end
+  pos = rank + 1
+  if PQN > 0 then
+    local remaining = redis.call('ZCARD', K_PQ)
+    if remaining > 0 and tonumber(redis.call('ZSCORE', K_Q, id)) > PQN then pos = pos + remaining end
+  end
+  return pos
 end
 
--- Removes entries whose deadline passed: waiting users who stopped polling, ready users who never
--- entered (both "dropped"), and admissions that ran out ("expired").
+-- The bucket, evaluated lazily: whole tokens refill from the last write at the effective rate, capped
+-- at the effective capacity. Only a change (a token taken or given back) is written.
+local function bucket()
+  local tokens, ts = BUCKET_TOKENS, BUCKET_TS
+  if not tokens or not ts then return EFF_CAPACITY end
+  if NOW > ts then tokens = tokens + (NOW - ts) * EFF_REFILL / 1000 end
+  if tokens > EFF_CAPACITY then tokens = EFF_CAPACITY end
+  return tokens
+end
+
+local function save_bucket(tokens)
+  BUCKET_TOKENS, BUCKET_TS = tokens, NOW
+  redis.call('HSET', K_META, 'tokens', string.format('%.6f', tokens), 'ts', int(NOW))
+  redis.call('PEXPIRE', K_META, KEY_TTL_MS)
+end
+
+-- A token handed to someone who never used it goes back to the bucket (never above capacity), so the
+-- next person in line gets it instead of waiting for the refill.
+local function give_back()
+  save_bucket(math.min(EFF_CAPACITY, bucket() + 1))
+  -- For the ETA a place whose token comes back is one that left the line without using it: it vanished.
+  count_vanished()
+end
+
+-- Ends a place and everything that points at it. 'why' is 'leave', 'drop', 'expire' or 'revoke'.
+local function remove(id, r, why)
+  if r then
+    if r.user ~= '' and redis.call('HGET', K_USERS, r.user) == id then redis.call('HDEL', K_USERS, r.user) end
+    if r.who ~= '' and redis.call('HGET', K_WHO, r.who) == id then redis.call('HDEL', K_WHO, r.who) end
+    if r.client ~= '' and redis.call('HINCRBY', K_PC, r.client, -1) <= 0 then redis.call('HDEL', K_PC, r.client) end
+    if r.state == 'w' then
+      redis.call('ZREM', K_Q, id)
+      tree_add(r.seq, -1)
+      count_vanished()
+    elseif r.state == 'p' then
+      redis.call('ZREM', K_PQ, id)
+    elseif r.state == 'r' then
+      give_back()
+    elseif r.state == 'a' and r.aid ~= '' then
+      redis.call('ZREM', K_ACT, r.aid)
+      redis.call('HDEL', K_AID, r.aid)
+      -- Leaving or revoking ends the admission on every gate too; an expiry needs no record.
+      if why ~= 'expire' then
+        redis.call('ZADD', K_REV, NOW, r.aid)
+        redis.call('PEXPIRE', K_REV, KEY_TTL_MS)
+      end
+    end
+  end
+  redis.call('HDEL', K_TOK, id)
+  redis.call('HDEL', K_ETA, id)
+  redis.call('ZREM', K_DL, id)
+end
+
+-- Waiting and ready places whose deadline (room clock) passed, then admissions that ran out (store time).
+-- Examines at most 'limit' of each.
 local function sweep(limit)
   local dropped, expired = 0, 0
-  local due = redis.call('ZRANGEBYSCORE', K_DL, '-inf', NOW, 'LIMIT', 0, limit)
+  local due = redis.call('ZRANGEBYSCORE', K_DL, '-inf', ROOM_NOW, 'LIMIT', 0, limit)
   for i = 1, #due do
-    local r = parse(redis.call('HGET', K_TOK, due[i]))
-    if r and r.state == 'a' then expired = expired + 1 else dropped = dropped + 1 end
-    remove(due[i], r)
+    remove(due[i], parse(redis.call('HGET', K_TOK, due[i])), 'drop')
+    dropped = dropped + 1
+  end
+  local ended = redis.call('ZRANGEBYSCORE', K_ACT, '-inf', NOW, 'LIMIT', 0, limit)
+  for i = 1, #ended do
+    local id = redis.call('HGET', K_AID, ended[i])
+    if id then remove(id, parse(redis.call('HGET', K_TOK, id)), 'expire') end
+    redis.call('ZREM', K_ACT, ended[i])
+    redis.call('HDEL', K_AID, ended[i])
+    expired = expired + 1
   end
   return dropped, expired
 end
 
--- The token bucket and the FIFO rule in one step: refill from store time, then hand each whole token
--- to the head of the queue, in join order. Only the first k waiting users become ready, k = whole
--- tokens. A head whose deadline passed is dropped, never promoted, so it cannot block the line.
+-- Admissions in force plus admissions reserved for ready people: what MaxActive caps.
+local function active_and_ready()
+  return redis.call('ZCARD', K_ACT) + redis.call('ZCARD', K_DL) - redis.call('ZCARD', K_Q)
+end
+
+-- The token bucket and the FIFO rule in one step: hand each whole token to the head of the line, in
+-- join order, while the room is open, the pre-queue has been placed ahead of later joiners, and MaxActive
+-- has room. A head whose deadline passed is dropped, never promoted, so it cannot block the line.
+-- Examines at most 'limit' heads. Returns tokens left, promoted, dropped.
 local function promote(limit)
-  local m = redis.call('HMGET', K_META, 'tokens', 'ts')
-  local tokens, ts = tonumber(m[1]), tonumber(m[2])
-  if not tokens or not ts then tokens, ts = CAPACITY, NOW end
-  if NOW > ts then tokens = tokens + (NOW - ts) * REFILL_PER_SEC / 1000 end
-  if tokens > CAPACITY then tokens = CAPACITY end
+  if STATE ~= 'open' or not OPENED then return bucket(), 0, 0 end
+  local tokens = bucket()
+  local want = math.floor(tokens)
+  if EFF_MAX_ACTIVE > 0 then want = math.min(want, EFF_MAX_ACTIVE - active_and_ready()) end
+  want = math.min(want, limit)
+  if want <= 0 then return tokens, 0, 0 end
+  local pq_left = PQN > 0 and redis.call('ZCARD', K_PQ) or 0
+  local heads = redis.call('ZRANGE', K_Q, 0, want - 1, 'WITHSCORES')
   local promoted, dropped = 0, 0
-  local want = math.min(math.floor(tokens), limit)
-  while want > 0 do
-    local heads = redis.call('ZRANGE', K_Q, 0, want - 1)
-    if #heads == 0 then break end
-    for i = 1, #heads do
-      local token = heads[i]
-      local r = parse(redis.call('HGET', K_TOK, token))
-      local deadline = tonumber(redis.call('ZSCORE', K_DL, token))
-      if not r or not deadline or deadline <= NOW then
-        remove(token, r)
-        dropped = dropped + 1
-      else
-        r.state = 'r'
-        r.ready = NOW
-        r.exp = NOW + ABANDON_MS
-        redis.call('HSET', K_TOK, token, encode(r))
-        redis.call('ZREM', K_Q, token)
-        tree_add(r.seq, -1)
-        redis.call('ZADD', K_DL, r.exp, token)
-        tokens = tokens - 1
-        promoted = promoted + 1
-      end
+  for i = 1, #heads, 2 do
+    local id, seq = heads[i], tonumber(heads[i + 1])
+    -- Later joiners wait until every pre-queued person has been placed ahead of them.
+    if pq_left > 0 and seq > PQN then break end
+    local r = parse(redis.call('HGET', K_TOK, id))
+    local deadline = tonumber(redis.call('ZSCORE', K_DL, id))
+    if not r or not deadline or deadline <= ROOM_NOW then
+      remove(id, r, 'drop')
+      dropped = dropped + 1
+    else
+      r.state = 'r'
+      r.ready = NOW
+      redis.call('HSET', K_TOK, id, encode(r))
+      redis.call('ZREM', K_Q, id)
+      tree_add(r.seq, -1)
+      redis.call('ZADD', K_DL, ROOM_NOW + ABANDON_MS, id)
+      tokens = tokens - 1
+      promoted = promoted + 1
     end
-    want = math.min(math.floor(tokens), limit - promoted)
   end
-  redis.call('HSET', K_META, 'tokens', string.format('%.6f', tokens), 'ts', int(NOW))
   if promoted > 0 then
+    save_bucket(tokens)
     redis.call('HINCRBY', K_META, 'admitted', promoted)
     redis.call('HINCRBY', K_HIST, int(math.floor(NOW / HIST_BUCKET_MS)), promoted)
+    redis.call('PEXPIRE', K_HIST, KEY_TTL_MS)
   end
   return tokens, promoted, dropped
 end
 
--- Every key of the room lives as long as the room is in use, and no longer.
-local function touch()
-  redis.call('PEXPIRE', K_Q, KEY_TTL_MS)
-  redis.call('PEXPIRE', K_TOK, KEY_TTL_MS)
-  redis.call('PEXPIRE', K_DL, KEY_TTL_MS)
-  redis.call('PEXPIRE', K_USERS, KEY_TTL_MS)
-  redis.call('PEXPIRE', K_IDEM, KEY_TTL_MS)
-  redis.call('PEXPIRE', K_META, KEY_TTL_MS)
-  redis.call('PEXPIRE', K_HIST, KEY_TTL_MS)
-  redis.call('PEXPIRE', K_ETA, KEY_TTL_MS)
-  redis.call('PEXPIRE', K_RANK, KEY_TTL_MS)
+-- Every key of the room lives as long as the room is in use, and no longer. Scripts that may create a
+-- key (join) refresh the keys they write; the tick refreshes all of them while the room is in use.
+local function expire(...)
+  for _, key in ipairs({ ... }) do redis.call('PEXPIRE', key, KEY_TTL_MS) end
 end
 
--- The one reply shape of join, status and enter:
--- { outcome, state, position, joined_ms, ready_ms, exp_ms, now_ms, token, millitokens, queue_len,
---   promoted, dropped, expired, created }
-local function reply(outcome, token, r, tokens, promoted, dropped, expired, created)
-  local position = 0
-  if r and r.state == 'w' then
-    if RANK_BY_TREE and r.seq <= TREE_SIZE then position = tree_rank(r.seq) else position = redis.call('ZRANK', K_Q, token) + 1 end
-  end
+local function expire_all()
+  for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], KEY_TTL_MS) end
+end
+
+-- The one reply shape of join and enter (decoded once, in RedisQueueStore, from ScriptLayout.Reply):
+-- outcome, state, position (-1 = none), joined_ms, ready_ms, now_ms, id, millitokens, queue_len,
+-- promoted, dropped, expired, created, admission_expiry_ms, first_eta (-1 = none), admission id.
+local function reply(outcome, id, r, tokens, promoted, dropped, expired, created, admission_expiry, first_eta)
+  local pos = -1
+  if r and r.state == 'w' then pos = position(id) or -1 end
   return {
-    outcome, r and r.state or '', position, r and r.joined or 0, r and r.ready or 0, r and r.exp or 0, NOW,
-    token or '', math.floor(tokens * 1000), redis.call('ZCARD', K_Q), promoted, dropped, expired, created
+    outcome, r and r.state or '', pos, r and r.joined or 0, r and r.ready or 0, NOW, id or '',
+    math.floor((tokens or 0) * 1000), redis.call('ZCARD', K_Q) + redis.call('ZCARD', K_PQ),
+    promoted or 0, dropped or 0, expired or 0, created or 0, admission_expiry or 0, first_eta or -1, r and r.aid or ''
   }
 end

@@ -1,31 +1,35 @@
--- ARGV[9] = waiting token. Atomic and idempotent: a ready token becomes admitted exactly once;
--- repeats return the same expiry (so the same signed admission) and cost no capacity.
-local token = ARGV[9]
-local dropped, expired = sweep(SWEEP_LIMIT)
-local tokens, promoted, pdropped = promote(PROMOTE_LIMIT)
-dropped = dropped + pdropped
-local r = parse(redis.call('HGET', K_TOK, token))
-if r then
-  local deadline = tonumber(redis.call('ZSCORE', K_DL, token))
-  if not deadline or deadline <= NOW then
-    remove(token, r)
-    if r.state == 'a' then expired = expired + 1 else dropped = dropped + 1 end
+-- Enter: a ready place becomes admitted exactly once, under the admission id A_AID the gateway derives
+-- from the place (so a backend that sees the admission never learns the waiting token). Repeats return
+-- the stored expiry, hence the same signed admission, at no capacity. A waiting place is NOT_READY.
+local id = A_ID
+local r = parse(redis.call('HGET', K_TOK, id))
+if r and (r.state == 'w' or r.state == 'r') then
+  local deadline = tonumber(redis.call('ZSCORE', K_DL, id))
+  if not deadline or deadline <= ROOM_NOW then
+    remove(id, r, 'drop')
     r = nil
   end
 end
-if not r then return reply('NOT_FOUND', token, nil, tokens, promoted, dropped, expired, 0) end
-if r.state == 'a' then return reply('GRANTED', token, r, tokens, promoted, dropped, expired, 0) end
-if r.state == 'w' then
-  redis.call('ZADD', K_DL, 'XX', NOW + ABANDON_MS, token)
-  return reply('NOT_READY', token, r, tokens, promoted, dropped, expired, 0)
+if not r or r.state == 'p' then return reply(r and 'NOT_READY' or 'NOT_FOUND', id, r) end
+if r.state == 'a' then
+  local expiry = tonumber(redis.call('ZSCORE', K_ACT, r.aid))
+  if not expiry then return reply('NOT_FOUND', id, nil) end
+  return reply('GRANTED', id, r, bucket(), 0, 0, 0, 0, expiry)
 end
+if r.state == 'w' then
+  redis.call('ZADD', K_DL, 'XX', ROOM_NOW + ABANDON_MS, id)
+  return reply('NOT_READY', id, r, bucket())
+end
+-- Paused or closed by an operator: nobody is admitted; a ready place keeps its reservation (status renews it).
+if STATE ~= 'open' then return reply(STATE == 'paused' and 'PAUSED' or 'CLOSED', id, r, bucket()) end
 r.state = 'a'
-r.exp = NOW + ADMISSION_TTL_MS
-redis.call('HSET', K_TOK, token, encode(r))
-redis.call('ZADD', K_DL, r.exp, token)
+r.aid = A_AID
+local expiry = NOW + ADMISSION_TTL_MS
+redis.call('HSET', K_TOK, id, encode(r))
+redis.call('ZREM', K_DL, id)
+redis.call('ZADD', K_ACT, expiry, r.aid)
+redis.call('HSET', K_AID, r.aid, id)
 redis.call('HINCRBY', K_META, 'entered', 1)
-touch()
+expire(K_ACT, K_AID)
 -- The first grant also hands back the ETA promised at join, so the gateway can score it.
-local out = reply('GRANTED', token, r, tokens, promoted, dropped, expired, 1)
-out[#out + 1] = tonumber(redis.call('HGET', K_ETA, token)) or -1
-return out
+return reply('GRANTED', id, r, bucket(), 0, 0, 0, 1, expiry, tonumber(redis.call('HGET', K_ETA, id)) or -1)

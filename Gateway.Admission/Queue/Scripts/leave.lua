@@ -1,5 +1,6 @@
--- ARGV[9] = waiting token. Idempotent: leaving twice, or after being dropped, is not an error.
-local token = ARGV[9]
-local r = parse(redis.call('HGET', K_TOK, token))
-if r then remove(token, r) end
+-- Leave: ends the place, whatever its state, idempotently. A ready place gives its token back; an
+-- admitted one ends its admission (frees its MaxActive slot and is revoked on every gate).
+-- Reply: 1 when the place existed, and its state.
+local r = parse(redis.call('HGET', K_TOK, A_ID))
+if r then remove(A_ID, r, 'leave') end
 return { r and 1 or 0, r and r.state or '' }

@@ -1,18 +1,30 @@
--- ARGV[9] = waiting token. A status call is the user's heartbeat.
-local token = ARGV[9]
-local dropped, expired = sweep(SWEEP_LIMIT)
-local r = parse(redis.call('HGET', K_TOK, token))
-if r then
-  local deadline = tonumber(redis.call('ZSCORE', K_DL, token))
-  if not deadline or deadline <= NOW then
-    remove(token, r)
-    if r.state == 'a' then expired = expired + 1 else dropped = dropped + 1 end
-    r = nil
-  elseif r.state == 'w' then
-    redis.call('ZADD', K_DL, 'XX', NOW + ABANDON_MS, token)
+-- Status for a batch of places (the polls that reached one gateway instance while its previous batch
+-- was in flight): each is the place's heartbeat and its position, nothing else. Promotion and cleanup
+-- happen in the ticks, so a poll reads the place, its position and its deadline and writes the deadline
+-- at most every A_REFRESH_MS. A place past its deadline is ended here, never revived.
+-- Reply: now_ms, the bucket's millitokens, then per place: state ('' = not found), position (-1 = none), joined_ms, ready_ms.
+local out = { NOW, math.floor(bucket() * 1000) }
+local renew_below = ROOM_NOW + ABANDON_MS - A_REFRESH_MS
+for i = A_IDS, #ARGV do
+  local id = ARGV[i]
+  local r = parse(redis.call('HGET', K_TOK, id))
+  local pos = -1
+  if r and (r.state == 'w' or r.state == 'r') then
+    local deadline = tonumber(redis.call('ZSCORE', K_DL, id))
+    if not deadline or deadline <= ROOM_NOW then
+      remove(id, r, 'drop')
+      r = nil
+    elseif r.state == 'w' then
+      if deadline < renew_below then redis.call('ZADD', K_DL, 'XX', ROOM_NOW + ABANDON_MS, id) end
+      pos = position(id) or -1
+    elseif STATE ~= 'open' and deadline < renew_below then
+      -- A ready place cannot enter while the room is paused or closed: polling holds the reservation.
+      redis.call('ZADD', K_DL, 'XX', ROOM_NOW + ABANDON_MS, id)
+    end
   end
+  out[#out + 1] = r and r.state or ''
+  out[#out + 1] = pos
+  out[#out + 1] = r and r.joined or 0
+  out[#out + 1] = r and r.ready or 0
 end
-local tokens, promoted, pdropped = promote(PROMOTE_LIMIT)
-if not r then return reply('NOT_FOUND', token, nil, tokens, promoted, dropped + pdropped, expired, 0) end
-r = parse(redis.call('HGET', K_TOK, token))
-return reply('OK', token, r, tokens, promoted, dropped + pdropped, expired, 0)
+return out

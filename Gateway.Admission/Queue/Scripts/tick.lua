@@ -1,32 +1,77 @@
--- Periodic maintenance by every gateway instance: cleanup that does not depend on abandoned clients
--- coming back, admission flow while nobody polls, and the admission history ETAs are computed from.
--- Returns { dropped, expired, promoted, millitokens, queue_len, admitted_total, bucket1, count1, ...,
---   { now_ms, kind1, bucket1, value1, ... } }: promotion counts per bucket as before, then one trailing
--- table with the store time and the other per-bucket series: 'v' = waiting users who vanished, 'l' = queue
--- length sampled by the last tick of the bucket. A reader that takes pairs up to the end skips that table.
-local dropped, expired = sweep(SWEEP_LIMIT)
-local tokens, promoted, pdropped = promote(PROMOTE_LIMIT)
-local oldest = math.floor((NOW - HIST_KEEP_MS) / HIST_BUCKET_MS)
-local out = { dropped + pdropped, expired, promoted, math.floor(tokens * 1000), redis.call('ZCARD', K_Q),
-  tonumber(redis.call('HGET', K_META, 'admitted')) or 0 }
-local in_use = out[5] > 0 or redis.call('HLEN', K_TOK) > 0
-if in_use then redis.call('HSET', K_HIST, 'l' .. int(math.floor(NOW / HIST_BUCKET_MS)), out[5]) end
-local hist = redis.call('HGETALL', K_HIST)
-local series = { NOW }
-for i = 1, #hist, 2 do
-  local kind = string.match(hist[i], '^%a') or ''
-  local bucket = tonumber(string.sub(hist[i], #kind + 1))
-  if not bucket or bucket < oldest then
-    redis.call('HDEL', K_HIST, hist[i])
-  elseif kind == '' then
-    out[#out + 1] = bucket
-    out[#out + 1] = tonumber(hist[i + 1])
-  else
-    series[#series + 1] = kind
-    series[#series + 1] = bucket
-    series[#series + 1] = tonumber(hist[i + 1])
+-- The tick, run by every instance for every room (atomic, so running it everywhere is safe): cleanup
+-- that does not depend on abandoned clients coming back, the opening's shuffle, promotion while nobody
+-- polls, and the room's state for the ETA, the gauges, the admin API and the gates' revocation lists.
+-- Every step examines a bounded number of entries; a room nobody uses is only read, never written.
+local in_use = redis.call('HLEN', K_TOK) > 0
+local dropped, expired, promoted, pdropped, moved = 0, 0, 0, 0, 0
+local tokens = bucket()
+if in_use then
+  if not SEEN or NOW - SEEN > GAP_MS / 4 then redis.call('HSET', K_META, 'seen', int(NOW)) end
+  dropped, expired = sweep(A_SWEEP_LIMIT)
+  -- The shuffle: the pre-queue, ordered by the random scores drawn at join, is placed in bounded steps;
+  -- each popped person gets the next sequence number ahead of every later joiner (ensure_open).
+  if OPENED and PQN > 0 and A_SHUFFLE_LIMIT > 0 then
+    local popped = redis.call('ZPOPMIN', K_PQ, A_SHUFFLE_LIMIT)
+    for i = 1, #popped, 2 do
+      local id = popped[i]
+      local r = parse(redis.call('HGET', K_TOK, id))
+      if r then
+        r.state = 'w'
+        r.seq = redis.call('HINCRBY', K_META, 'pseq', 1)
+        redis.call('HSET', K_TOK, id, encode(r))
+        redis.call('ZADD', K_Q, r.seq, id)
+        tree_add(r.seq, 1)
+        -- Pre-queued pages poll again spread over the first minute after the opening: twice the usual grace.
+        redis.call('ZADD', K_DL, ROOM_NOW + 2 * ABANDON_MS, id)
+        moved = moved + 1
+      end
+    end
+  end
+  tokens, promoted, pdropped = promote(A_PROMOTE_LIMIT)
+  -- Admissions revoked longer ago than any admission lives are of no use to a gate any more.
+  local stale = redis.call('ZRANGEBYSCORE', K_REV, '-inf', NOW - ADMISSION_TTL_MS, 'LIMIT', 0, A_SWEEP_LIMIT)
+  if #stale > 0 then redis.call('ZREM', K_REV, unpack(stale)) end
+  local used = redis.call('ZRANGEBYSCORE', K_POW, '-inf', NOW, 'LIMIT', 0, A_SWEEP_LIMIT)
+  if #used > 0 then redis.call('ZREM', K_POW, unpack(used)) end
+  if NOW - (tonumber(redis.call('HGET', K_META, 'ttl_at')) or 0) > KEY_TTL_MS / 10 then
+    expire_all()
+    redis.call('HSET', K_META, 'ttl_at', int(NOW))
   end
 end
-out[#out + 1] = series
-if in_use then touch() end
-return out
+-- Operator state outlives idle periods but not the room: kept while any instance still ticks the room.
+if next(CTL) ~= nil and redis.call('PTTL', K_CTL) < CTL_TTL_MS / 2 then redis.call('PEXPIRE', K_CTL, CTL_TTL_MS) end
+
+local head = redis.call('ZRANGE', K_Q, 0, 0)
+local oldest = 0
+if head[1] then oldest = (parse(redis.call('HGET', K_TOK, head[1])) or { joined = 0 }).joined end
+local ctl = redis.call('HGETALL', K_CTL)
+local revoked = redis.call('ZRANGEBYSCORE', K_REV, A_REV_SINCE, '+inf', 'WITHSCORES', 'LIMIT', 0, A_REV_LIMIT)
+
+local history = {}
+if A_HISTORY == 1 then
+  local oldest_bucket = math.floor((NOW - HIST_KEEP_MS) / HIST_BUCKET_MS)
+  local waiting = redis.call('ZCARD', K_Q)
+  if in_use then
+    redis.call('HSET', K_HIST, 'l' .. int(math.floor(NOW / HIST_BUCKET_MS)), waiting)
+    redis.call('PEXPIRE', K_HIST, KEY_TTL_MS)
+  end
+  local hist = redis.call('HGETALL', K_HIST)
+  for i = 1, #hist, 2 do
+    local kind = string.match(hist[i], '^%a') or ''
+    local b = tonumber(string.sub(hist[i], #kind + 1))
+    if not b or b < oldest_bucket then
+      redis.call('HDEL', K_HIST, hist[i])
+    else
+      history[#history + 1] = kind == '' and 'p' or kind
+      history[#history + 1] = b
+      history[#history + 1] = tonumber(hist[i + 1])
+    end
+  end
+end
+
+local m = redis.call('HMGET', K_META, 'entered', 'admitted')
+return {
+  dropped + pdropped, expired, promoted, math.floor(tokens * 1000), redis.call('ZCARD', K_Q), redis.call('ZCARD', K_PQ),
+  redis.call('ZCARD', K_DL) - redis.call('ZCARD', K_Q), redis.call('ZCARD', K_ACT), tonumber(m[1]) or 0, tonumber(m[2]) or 0,
+  oldest, NOW, OPENED and 1 or 0, STATE, string.format('%.6f', EFF_REFILL), moved, ctl, revoked, history
+}

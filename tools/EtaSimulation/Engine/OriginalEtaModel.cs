@@ -54,6 +54,6 @@ internal static class OriginalEtaModel
         if (snapshot is null)
             return 0;
         var since = (now - window).ToUnixTimeMilliseconds();
-        return snapshot.History.Where(h => h.BucketStartMs >= since).Sum(h => h.Admissions);
+        return snapshot.History.Where(h => h.BucketStartMs >= since).Sum(h => h.Count);
     }
 }

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Gateway.Admission.Clients;
 using Gateway.Admission.Diagnostics;
+using Gateway.Admission.Gate;
 using Gateway.Admission.Queue;
 using Gateway.Admission.Rooms;
 using Gateway.Admission.Tokens;
@@ -16,8 +18,8 @@ namespace Gateway.EtaSimulation.Engine;
 /// <summary>
 /// Replays one scenario against the real store under a fake clock and scores every ETA given.
 /// <para>
-/// What runs is production code: the queue scripts (built with the clock read from the last argument
-/// instead of Redis TIME, see <see cref="QueueScripts.ExternalClock"/>), <see cref="RedisQueueStore"/>,
+/// What runs is production code: the queue scripts (built with the clock read from an argument instead of
+/// Redis TIME, see <see cref="QueueScripts.ArgumentClock"/>), <see cref="RedisQueueStore"/>,
 /// <see cref="QueueService"/> (join, status, enter, leave and the ETA it answers with) and
 /// <see cref="RoomMaintenance"/> ticking each simulated gateway instance. Only the users are simulated.
 /// </para>
@@ -43,7 +45,8 @@ internal sealed class Simulation : IDisposable
     private readonly MeterListener _listener = new();
     private readonly WaitingRoomMetrics _metrics;
     private readonly RoomRegistry _rooms;
-    private readonly AdmissionTokens _tokens;
+    private readonly KeyRing _keys;
+    private readonly ClientRateLimits _limits;
     private readonly Instance[] _instances;
     private readonly ConcurrentQueue<double> _productionMetric = new();
     private readonly PriorityQueue<Event, (long AtMs, long Sequence)> _events = new();
@@ -72,17 +75,21 @@ internal sealed class Simulation : IDisposable
         _listener.Start();
         _metrics = new WaitingRoomMetrics(meterFactory);
 
-        var queueStore = RedisQueueStore.WithExternalClock(store.Connection, _metrics, NullLogger<RedisQueueStore>.Instance, _clock);
-        _rooms = new RoomRegistry(_options);
-        _tokens = new AdmissionTokens(_options, _clock, NullLogger<AdmissionTokens>.Instance);
+        var queueStore = RedisQueueStore.WithArgumentClock(store.Connection, _metrics, NullLogger<RedisQueueStore>.Instance, _clock);
+        var storeOptions = Microsoft.Extensions.Options.Options.Create(new Gateway.Admission.Storage.StoreOptions { ConnectionString = store.IsEmbedded ? null : "redis" });
+        _rooms = new RoomRegistry(_options, storeOptions);
+        _keys = new KeyRing(_options, NullLogger<KeyRing>.Instance);
+        _limits = new ClientRateLimits(_options);
         _instances = new Instance[scenario.Instances];
         for (var i = 0; i < _instances.Length; i++)
         {
             var snapshots = new RoomSnapshots();
+            var revoked = new RevokedAdmissions(_clock);
             _instances[i] = new Instance(
-                new QueueService(queueStore, _tokens, snapshots, _metrics, NullLogger<QueueService>.Instance),
+                new QueueService(queueStore, new StatusBatcher(queueStore), new WaitingTokens(_keys), new AdmissionTokens(_keys, _clock), new CallerIdentity(_keys),
+                    revoked, snapshots, _limits, _options, _metrics, _clock, NullLogger<QueueService>.Instance),
                 snapshots,
-                new RoomMaintenance(queueStore, _rooms, snapshots, _metrics, _options, _clock, NullLogger<RoomMaintenance>.Instance));
+                new RoomMaintenance(queueStore, _rooms, snapshots, revoked, _metrics, _options, _clock, NullLogger<RoomMaintenance>.Instance));
         }
     }
 
@@ -96,7 +103,8 @@ internal sealed class Simulation : IDisposable
     {
         foreach (var instance in _instances)
             instance.Maintenance.Dispose();
-        _tokens.Dispose();
+        _keys.Dispose();
+        _limits.Dispose();
         _rooms.Dispose();
         _metrics.Dispose();
         _listener.Dispose();
@@ -182,31 +190,29 @@ internal sealed class Simulation : IDisposable
         switch (e.Kind)
         {
             case EventKind.Join:
-                var joined = await instance.Queue.JoinAsync(room, "u" + user.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), null);
-                if (joined.Outcome != QueueOutcome.Ok)
+                // Each simulated user is their own caller (a browser with its own identity).
+                var joined = await instance.Queue.JoinAsync(room, new JoinCommand(null, "u" + user.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "sim"));
+                if (joined.WaitingToken is null || joined.Standing is not { } atJoin)
                     return Finish(user, Phase.Lost);
-                user.Token = joined.Token;
-                user.JoinedAt = joined.JoinedAt;
-                user.AtJoin = Give(instance, room, joined);
-                if (joined.State != EntryState.Waiting)
-                    return SawTurn(user, joined, now);
+                user.PlaceId = PlaceId(joined.WaitingToken);
+                user.AtJoin = Give(instance, atJoin);
+                if (atJoin.Status != StandingStatus.Waiting)
+                    return SawTurn(user, atJoin, now);
                 user.Phase = Phase.Waiting;
                 return user.Abandons
                     ? [NextPoll(user, now), new Event(now + Math.Max(1000, (long)(user.AbandonFraction * user.AtJoin.Value.Eta * 1000)), EventKind.Abandon, user.Id)]
                     : [NextPoll(user, now)];
             case EventKind.Poll when user.Phase == Phase.Waiting:
-                var status = await instance.Queue.StatusAsync(room, user.Token);
-                if (status.Outcome == QueueOutcome.NotFound)
+                var status = await instance.Queue.StatusAsync(room, user.PlaceId);
+                if (status.Standing is not { } standing)
                     return Finish(user, Phase.Lost);
-                if (status.State != EntryState.Waiting)
-                    return SawTurn(user, status, now);
-                user.Later.Add(Give(instance, room, status));
+                if (standing.Status != StandingStatus.Waiting)
+                    return SawTurn(user, standing, now);
+                user.Later.Add(Give(instance, standing));
                 return [NextPoll(user, now)];
             case EventKind.Enter when user.Phase == Phase.Ready:
-                if (!WaitingTokens.TryParse(user.Token, out _, out var subject))
-                    throw new InvalidOperationException("The store handed out a malformed waiting token.");
-                var (entered, _) = await instance.Queue.EnterAsync(room, user.Token, subject);
-                return Finish(user, entered.Outcome == QueueOutcome.Granted ? Phase.Entered : Phase.Lost);
+                var entered = await instance.Queue.EnterAsync(room, user.PlaceId);
+                return Finish(user, entered.Outcome == EnterOutcome.Granted ? Phase.Entered : Phase.Lost);
             default:
                 return [];
         }
@@ -220,13 +226,14 @@ internal sealed class Simulation : IDisposable
         if (user.LeavesOnAbandon && _rooms.TryGet(_roomId, out var room))
         {
             _storeCalls++;
-            await _instances[user.Id % _instances.Length].Queue.LeaveAsync(room, user.Token);
+            await _instances[user.Id % _instances.Length].Queue.LeaveAsync(room, user.PlaceId);
         }
     }
 
-    private static Event[] SawTurn(User user, QueueEntry entry, long now)
+    private static Event[] SawTurn(User user, Standing standing, long now)
     {
-        user.ReadyAt = entry.ReadyAt ?? entry.Now;
+        // The turn came when the store promoted the place, not when the user noticed.
+        user.ReadyAt = standing.ReadyAt ?? standing.ServerTime;
         user.Phase = Phase.Ready;
         // The page enters as soon as status says it may.
         return [new Event(now + SlotMs, EventKind.Enter, user.Id)];
@@ -245,12 +252,14 @@ internal sealed class Simulation : IDisposable
         return new Event(now + (long)((min + ((max - min) * user.Random.NextDouble())) * 1000), EventKind.Poll, user.Id);
     }
 
-    private Given Give(Instance instance, Room room, QueueEntry entry)
+    private Given Give(Instance instance, Standing standing)
     {
-        var eta = instance.Queue.Eta(room, entry);
-        var original = OriginalEtaModel.Estimate(entry.Position, instance.Snapshots.Get(_roomId), entry.Now);
-        return new Given(entry.Now, eta.Seconds, eta.Confidence, original.Seconds, original.Confidence);
+        var eta = standing.Eta ?? new Gateway.Admission.Eta.EtaEstimate(0, 0);
+        var original = OriginalEtaModel.Estimate(standing.Position ?? 0, instance.Snapshots.Get(_roomId), standing.ServerTime);
+        return new Given(standing.ServerTime, eta.Seconds, eta.Confidence, original.Seconds, original.Confidence);
     }
+
+    private static string PlaceId(string waitingToken) => waitingToken.Split('.')[1];
 
     private void Schedule(long atMs, EventKind kind, int target)
     {
@@ -294,6 +303,8 @@ internal sealed class Simulation : IDisposable
         SigningKeys = [new SigningKeyOptions { Id = "sim", Secret = SigningSecret }],
         MaintenanceInterval = _scenario.TickInterval,
         JoinsPerClientPerMinute = 0,
+        MaxPlacesPerClient = 0,
+        PollsPerClientPerMinute = 0,
     };
 
     private enum EventKind
@@ -342,9 +353,7 @@ internal sealed class Simulation : IDisposable
 
         public Phase Phase { get; set; }
 
-        public string Token { get; set; } = "";
-
-        public DateTimeOffset JoinedAt { get; set; }
+        public string PlaceId { get; set; } = "";
 
         public DateTimeOffset? ReadyAt { get; set; }
 

@@ -18,6 +18,9 @@ internal sealed class SimulationStore : IAsyncDisposable
 
     public StoreConnection Connection { get; }
 
+    /// <summary>True for the embedded store (positions from the tree index).</summary>
+    public bool IsEmbedded => Connection.IsEmbedded;
+
     /// <summary>"embedded Garnet" or "Redis at host:port", for the report.</summary>
     public string Description { get; }
 
@@ -31,7 +34,7 @@ internal sealed class SimulationStore : IAsyncDisposable
             OperationTimeout = TimeSpan.FromSeconds(30),
             ConnectTimeout = TimeSpan.FromSeconds(5),
         });
-        var connection = new StoreConnection(options, NullLogger<StoreConnection>.Instance);
+        var connection = new StoreConnection(options, NullLogger<StoreConnection>.Instance, new Gateway.Admission.Embedded.EmbeddedStoreFactory());
         await connection.StartAsync(CancellationToken.None);
         if (!await connection.PingAsync(TimeSpan.FromSeconds(5)))
         {

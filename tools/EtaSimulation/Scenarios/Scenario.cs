@@ -22,7 +22,7 @@ internal sealed record Scenario(
     public int Instances { get; init; } = 2;
 
     /// <summary>The gateways' <c>WaitingRoom:MaintenanceInterval</c>.</summary>
-    public TimeSpan TickInterval { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan TickInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 }
 
 /// <summary>When users arrive.</summary>

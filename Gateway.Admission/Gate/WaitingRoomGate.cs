@@ -1,33 +1,43 @@
+using Gateway.Admission.Api;
 using Gateway.Admission.Diagnostics;
 using Gateway.Admission.Rooms;
 using Gateway.Admission.Tokens;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Model;
 
-namespace Gateway.Admission.Middleware;
+namespace Gateway.Admission.Gate;
 
 /// <summary>
 /// The step of the YARP proxy pipeline that decides whether a request to a gated route may reach the
-/// backend. A route is gated when its metadata names a room (<c>Metadata:WaitingRoom</c>); the route
-/// config is read per request, so toggling the metadata in appsettings takes effect on reload. A valid
-/// admission token (cookie or <c>X-Admission-Token</c>) is checked locally, with no store round trip.
+/// backend (added by <c>UseWaitingRoomGate</c>, like YARP's own pipeline steps). A route is gated when its
+/// metadata names a room (<c>Metadata:WaitingRoom</c>); the route config is read per request, so toggling
+/// the metadata in appsettings takes effect on reload. A valid admission (cookie or <c>X-Admission-Token</c>)
+/// is checked locally, with no store round trip: a MAC (or a cache hit for a token verified before) and a
+/// look-up in the revoked set every instance refreshes each tick.
 /// </summary>
-internal sealed class WaitingRoomGate(AdmissionTokens tokens, RoomRegistry rooms, WaitingRoomMetrics metrics, ILogger<WaitingRoomGate> logger)
+internal sealed class WaitingRoomGate(
+    RequestDelegate next,
+    AdmissionTokens tokens,
+    RoomRegistry rooms,
+    RevokedAdmissions revoked,
+    WaitingRoomMetrics metrics,
+    ILogger<WaitingRoomGate> logger)
 {
     public const string MetadataKey = "WaitingRoom";
     public const string HeaderName = "X-Admission-Token";
 
-    public Task InvokeAsync(HttpContext context, Func<Task> next)
+    public Task InvokeAsync(HttpContext context)
     {
-        var route = context.GetReverseProxyFeature().Route.Config;
-        if (route.Metadata is null || !route.Metadata.TryGetValue(MetadataKey, out var roomId) || string.IsNullOrEmpty(roomId))
-            return next();
+        var route = context.Features.Get<IReverseProxyFeature>()?.Route.Config;
+        if (route?.Metadata is null || !route.Metadata.TryGetValue(MetadataKey, out var roomId) || string.IsNullOrEmpty(roomId))
+            return next(context);
 
         var decision = Decide(context, route.RouteId, roomId, out var room);
         switch (decision)
         {
             case GateDecision.Allowed:
-                return next();
+                return next(context);
             case GateDecision.Misconfigured:
                 return ApiError.WriteAsync(context, ApiErrorCode.RoomNotConfigured, "This route is gated by a waiting room that is not configured.", TimeSpan.FromSeconds(30));
         }
@@ -42,7 +52,7 @@ internal sealed class WaitingRoomGate(AdmissionTokens tokens, RoomRegistry rooms
             return Task.CompletedTask;
         }
         return ApiError.WriteAsync(context, ApiErrorCode.AdmissionRequired, "This route needs an admission from the waiting room: join the queue, poll status, then enter.",
-            TimeSpan.FromSeconds(5), new ErrorDetails(EventId: room.Id, JoinUrl: "/api/v1/queue/join", WaitingRoomUrl: waitingRoomUrl));
+            TimeSpan.FromSeconds(5), new ErrorDetails(EventId: room.Id, JoinUrl: QueueEndpoints.Prefix + "/join", WaitingRoomUrl: waitingRoomUrl));
     }
 
     /// <summary>The decision, in its own span that ends before forwarding starts (so forwarding is its sibling, not its child).</summary>
@@ -59,37 +69,29 @@ internal sealed class WaitingRoomGate(AdmissionTokens tokens, RoomRegistry rooms
             Log.GateRoomNotConfigured(logger, routeId, roomId);
             decision = GateDecision.Misconfigured;
         }
-        else if (HasValidAdmission(context, room))
+        else if (Admission(context, room) is { } admissionId)
+        {
+            // The origin may end this admission with X-Waiting-Room-Command: revoke (see AdmissionTransforms).
+            context.Features.Set(new GateAdmission(room, admissionId));
             decision = GateDecision.Allowed;
+        }
         else
             decision = AcceptsHtml(context.Request) ? GateDecision.Redirected : GateDecision.Rejected;
 
-        var outcome = decision switch
-        {
-            GateDecision.Allowed => "allowed",
-            GateDecision.Redirected => "redirected",
-            GateDecision.Rejected => "rejected",
-            _ => "misconfigured",
-        };
-        metrics.Gate(roomId, outcome);
-        activity?.SetTag("waitingroom.decision", outcome);
+        metrics.Gate(roomId, decision);
+        activity?.SetTag("waitingroom.decision", WaitingRoomMetrics.Outcome(decision));
         return decision;
     }
 
-    private bool HasValidAdmission(HttpContext context, Room room)
+    /// <summary>The admission id of a valid, unrevoked admission for <paramref name="room"/> on this request, if any.</summary>
+    private string? Admission(HttpContext context, Room room)
     {
         var request = context.Request;
-        if (request.Headers.TryGetValue(HeaderName, out var header) && tokens.IsValid(header.ToString(), room.Id))
-            return true;
-        return request.Cookies.TryGetValue(room.CookieName, out var cookie) && tokens.IsValid(cookie, room.Id);
-    }
-
-    private enum GateDecision
-    {
-        Allowed,
-        Redirected,
-        Rejected,
-        Misconfigured,
+        if (request.Headers.TryGetValue(HeaderName, out var header) && tokens.Verify(header.ToString(), room.Id) is { } fromHeader && !revoked.Contains(fromHeader))
+            return fromHeader;
+        return request.Cookies.TryGetValue(room.CookieName, out var cookie) && tokens.Verify(cookie, room.Id) is { } fromCookie && !revoked.Contains(fromCookie)
+            ? fromCookie
+            : null;
     }
 
     private static bool AcceptsHtml(HttpRequest request)
@@ -102,3 +104,15 @@ internal sealed class WaitingRoomGate(AdmissionTokens tokens, RoomRegistry rooms
         return false;
     }
 }
+
+/// <summary>What the gate decided for a request to a gated route.</summary>
+internal enum GateDecision
+{
+    Allowed,
+    Redirected,
+    Rejected,
+    Misconfigured,
+}
+
+/// <summary>The admission a gated request was let through with (request feature), for the origin's revoke command.</summary>
+internal sealed record GateAdmission(Room Room, string AdmissionId);

@@ -1,32 +1,42 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using Garnet;
+using Gateway.Admission.Storage;
 
-namespace Gateway.Admission.Storage;
+namespace Gateway.Admission.Embedded;
 
 /// <summary>
-/// An in-process Redis-compatible server (Microsoft Garnet) on a free loopback port, so the gateway runs
-/// without Redis through exactly the same client code. Lua is on, in transaction mode, so scripts are atomic.
+/// An in-process Redis-compatible server (Microsoft Garnet) on a free loopback port with a random password,
+/// so the gateway runs without Redis through exactly the same client code and no other local process can
+/// read or change the queue. Lua is on, in transaction mode, so scripts are atomic.
 /// </summary>
-internal sealed class EmbeddedStore : IDisposable
+internal sealed class EmbeddedStore : IEmbeddedStore
 {
     private readonly GarnetServer _server;
 
-    private EmbeddedStore(GarnetServer server, int port)
+    private EmbeddedStore(GarnetServer server, int port, string password)
     {
         _server = server;
         Port = port;
+        ConnectionString = $"127.0.0.1:{port},password={password}";
     }
 
     public int Port { get; }
 
+    public string ConnectionString { get; }
+
     public static EmbeddedStore Start(string memory)
     {
         var port = FreeLoopbackPort();
+        var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
         var server = new GarnetServer(
         [
             "--bind", "127.0.0.1",
-            "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--port", port.ToString(CultureInfo.InvariantCulture),
+            "--auth", "Password",
+            "--password", password,
             "--lua", "true",
             "--lua-transaction-mode", "true",
             "--memory", memory,
@@ -35,7 +45,7 @@ internal sealed class EmbeddedStore : IDisposable
             "-q",
         ]);
         server.Start();
-        return new EmbeddedStore(server, port);
+        return new EmbeddedStore(server, port, password);
     }
 
     public void Dispose()
@@ -57,4 +67,10 @@ internal sealed class EmbeddedStore : IDisposable
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+}
+
+/// <summary>Starts <see cref="EmbeddedStore"/> for the store connection.</summary>
+internal sealed class EmbeddedStoreFactory : IEmbeddedStoreFactory
+{
+    public IEmbeddedStore Start(string memory) => EmbeddedStore.Start(memory);
 }

@@ -2,19 +2,47 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Gateway.Admission.Middleware;
+namespace Gateway.Admission.Api;
 
-internal sealed record JoinRequest(string? EventId, string? UserId);
+internal sealed record JoinRequest(string? EventId, string? UserId, string? UserToken);
 
 internal sealed record EnterRequest(string? WaitingToken);
 
-internal sealed record JoinResponse(string WaitingToken, string Status, long Position, long EtaSec, double Confidence, string Message, bool ReadyForEntry, string EventId);
+internal sealed record JoinResponse(
+    string WaitingToken,
+    string Status,
+    long? Position,
+    long? EtaSec,
+    double Confidence,
+    string Message,
+    bool ReadyForEntry,
+    long WaitingTime,
+    string EventId,
+    int PollAfterMs,
+    DateTimeOffset ServerTime)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DateTimeOffset? OpensAt { get; init; }
+}
 
-internal sealed record StatusResponse(string Status, long? Position, long? EtaSec, double Confidence, string Message, bool ReadyForEntry, long? WaitingTime, string EventId)
+internal sealed record StatusResponse(
+    string Status,
+    long? Position,
+    long? EtaSec,
+    double Confidence,
+    string Message,
+    bool ReadyForEntry,
+    long? WaitingTime,
+    string EventId,
+    int PollAfterMs,
+    DateTimeOffset ServerTime)
 {
     /// <summary>True when the store could not be reached and the answer is the graceful fallback.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool Degraded { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DateTimeOffset? OpensAt { get; init; }
 }
 
 internal sealed record EnterResponse(string Admission, string ReservationToken, long TtlSec, DateTimeOffset ExpiresAt, string EventId);
@@ -37,10 +65,17 @@ internal sealed record ErrorPayload(string Code, string Message, string TraceId)
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? WaitingRoomUrl { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DateTimeOffset? OpensAt { get; init; }
+
+    /// <summary>The request field an invalid-value error is about (admin API).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Field { get; init; }
 }
 
 /// <summary>Source-generated snake_case JSON for the queue API (no reflection on the hot path).</summary>
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, AllowTrailingCommas = true, ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(JoinRequest))]
 [JsonSerializable(typeof(EnterRequest))]
 [JsonSerializable(typeof(JoinResponse))]
@@ -50,14 +85,13 @@ internal sealed record ErrorPayload(string Code, string Message, string TraceId)
 internal sealed partial class QueueJsonContext : JsonSerializerContext
 {
     /// <summary>
-    /// The context the API writes with: like <see cref="JsonSerializerContext"/>'s default but leaves Korean
-    /// text and apostrophes readable instead of \u-escaping them (responses are application/json, never HTML).
+    /// The context the API reads and writes with: leaves Korean text and apostrophes readable instead of
+    /// \u-escaping them (responses are application/json, never HTML); reading is strict JSON.
     /// </summary>
     public static QueueJsonContext Api { get; } = new(new JsonSerializerOptions
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        AllowTrailingCommas = true,
-        ReadCommentHandling = JsonCommentHandling.Skip,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        MaxDepth = 8,
     });
 }

@@ -1,0 +1,22 @@
+using System.Globalization;
+using Gateway.Admission.Queue;
+
+namespace Gateway.Admission.Rooms;
+
+/// <summary>A room's effective schedule as this instance knows it: configuration, overridden by the operators' live values from the last tick.</summary>
+internal static class Schedule
+{
+    /// <summary>When the room opens (null = open): the admin override if any, else configuration.</summary>
+    public static DateTimeOffset? OpensAt(Room room, RoomSnapshot? snapshot) => Instant(snapshot, "opens_at") ?? room.Options.OpensAt;
+
+    /// <summary>From when joins go to the pre-queue (null = no pre-queue).</summary>
+    public static DateTimeOffset? PrequeueFrom(Room room, RoomSnapshot? snapshot) => Instant(snapshot, "prequeue_from") ?? room.Options.PrequeueFrom;
+
+    /// <summary>When joins close (null = never).</summary>
+    public static DateTimeOffset? JoinsCloseAt(Room room, RoomSnapshot? snapshot) => Instant(snapshot, "joins_close_at") ?? room.Options.JoinsCloseAt;
+
+    private static DateTimeOffset? Instant(RoomSnapshot? snapshot, string field) =>
+        snapshot?.Overrides.TryGetValue(field, out var value) == true && long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms) && ms > 0
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
+            : null;
+}
