@@ -22,11 +22,11 @@ public static class GatewayApp
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
-        ConfigFile.Add(builder.Configuration);
+        var configFile = ConfigFile.Add(builder.Configuration);
         configure?.Invoke(builder);
 
         builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
-        AddProxy(builder);
+        AddProxy(builder, configFile);
 #if EMBEDDED_STORE
         Gateway.Admission.Embedded.EmbeddedStoreExtensions.AddEmbeddedStore(builder.Services);
 #endif
@@ -57,11 +57,20 @@ public static class GatewayApp
         return app;
     }
 
-    private static void AddProxy(WebApplicationBuilder builder)
+    private static void AddProxy(WebApplicationBuilder builder, IConfiguration? configFile)
     {
         builder.Services.AddValidatedOptions<ForwardingOptions, ForwardingOptionsValidator>(ForwardingOptions.SectionName);
+        if (configFile is not null)
+        {
+            // The operator's file alone names the rooms (as it alone names the routes, below).
+            builder.Services.PostConfigure<Admission.Rooms.WaitingRoomOptions>(o =>
+            {
+                o.Rooms.Clear();
+                configFile.GetSection("WaitingRoom:Rooms").Bind(o.Rooms);
+            });
+        }
         builder.Services.AddReverseProxy()
-            .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
+            .LoadFromConfig((configFile ?? builder.Configuration).GetSection("ReverseProxy"))
             .AddConfigFilter<ProxyConfigRules>()
             .AddWaitingRoom()
             .ConfigureHttpClient((context, handler) =>

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the solution: the queue against a real redis-server (started by the tests on a free
 # loopback port) and the embedded store, the gateway end to end on loopback, the page in headless Chromium.
-# Installs what the tests need when it is missing (redis-server, chromium; needs root or sudo for apt-get).
+# Installs what the tests need when it is missing (redis-server, chromium; needs root or sudo for apt-get),
+# and helm, kubectl and the manifest check for the chart tests (build/tools.sh, into .tools/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,9 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}"
 fi
 # A packaged redis-server may start a system instance; the tests use their own on free ports.
+
+# The chart tests (Gateway.Tests/Deployment) render with .tools/bin/helm; they fail without it.
+bash build/tools.sh
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -7,22 +7,26 @@ namespace Gateway.Proxy.Configuration;
 /// <c>appsettings.Production.json</c>), read after the others and watched by polling. The kubelet updates a
 /// mounted ConfigMap by swapping a <c>..data</c> symlink, which file-system events miss; the polling watcher
 /// compares the file's (link target's) write time every few seconds, so routes edited in the ConfigMap apply
-/// without a restart.
+/// without a restart. When the file is given it alone defines the routes, clusters and rooms: the samples in
+/// the shipped appsettings.json never leak into a deployment.
 /// </summary>
 internal static class ConfigFile
 {
     public const string Key = "Gateway:ConfigFile";
 
-    public static void Add(ConfigurationManager configuration)
+    /// <summary>Adds the file to <paramref name="configuration"/>; returns a configuration of the file alone, or null when none is set.</summary>
+    public static IConfiguration? Add(ConfigurationManager configuration)
     {
         var path = configuration[Key];
         if (string.IsNullOrWhiteSpace(path))
-            return;
+            return null;
         var full = Path.GetFullPath(path);
-        var directory = Path.GetDirectoryName(full)!;
         if (!File.Exists(full))
             throw new InvalidOperationException($"{Key} is '{path}', but there is no file at '{full}'; fix the path or mount the file (e.g. /etc/waiting-room/appsettings.Production.json).");
-        var provider = new PhysicalFileProvider(directory) { UsePollingFileWatcher = true, UseActivePolling = true };
-        configuration.AddJsonFile(provider, Path.GetFileName(full), optional: false, reloadOnChange: true);
+        configuration.AddJsonFile(Watch(full), Path.GetFileName(full), optional: false, reloadOnChange: true);
+        return new ConfigurationBuilder().AddJsonFile(Watch(full), Path.GetFileName(full), optional: false, reloadOnChange: true).Build();
     }
+
+    private static PhysicalFileProvider Watch(string file) =>
+        new(Path.GetDirectoryName(file)!) { UsePollingFileWatcher = true, UseActivePolling = true };
 }
