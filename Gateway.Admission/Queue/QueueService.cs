@@ -186,5 +186,5 @@ internal sealed class QueueService(
     }
 
     /// <summary>A uniformly random order for the opening's shuffle: 53 random bits, exact in a sorted-set score.</summary>
-    private static double PrequeueScore() => (double)(BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) >> 11);
+    internal static double PrequeueScore() => (double)(BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) >> 11);
 }
