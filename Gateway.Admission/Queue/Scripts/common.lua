@@ -46,17 +46,18 @@ local EFF_PREQUEUE_FROM = ctl_number('prequeue_from', PREQUEUE_FROM)
 local EFF_JOINS_CLOSE_AT = ctl_number('joins_close_at', JOINS_CLOSE_AT)
 local EFF_SHUFFLE = ctl_number('shuffle', SHUFFLE)
 
--- The opening: the first script at or after OpensAt freezes the pre-queue's size (PQN) and moves the
--- join sequence past it, so every later joiner is behind every pre-queued person, whatever the shuffle's progress.
+-- The opening: the first script at or after OpensAt reserves the next sequence numbers for the pre-queue
+-- (the shuffle hands out pseq+1 .. PQN) and moves the join sequence past them, so every later joiner is behind
+-- every pre-queued person, whatever the shuffle's progress; anyone already in line (a room that was open
+-- before an opening was scheduled) keeps the numbers below, ahead of both.
 local function ensure_open()
   if OPENED or EFF_OPENS_AT <= 0 or NOW < EFF_OPENS_AT then
     OPENED = OPENED or EFF_OPENS_AT <= 0 or NOW >= EFF_OPENS_AT
     return
   end
-  PQN = redis.call('ZCARD', K_PQ)
-  local seq = tonumber(redis.call('HGET', K_META, 'seq')) or 0
-  if seq < PQN then redis.call('HSET', K_META, 'seq', int(PQN)) end
-  redis.call('HSET', K_META, 'opened', '1', 'pqn', int(PQN))
+  local base = tonumber(redis.call('HGET', K_META, 'seq')) or 0
+  PQN = base + redis.call('ZCARD', K_PQ)
+  redis.call('HSET', K_META, 'seq', int(PQN), 'pseq', int(base), 'opened', '1', 'pqn', int(PQN))
   OPENED = true
 end
 ensure_open()
