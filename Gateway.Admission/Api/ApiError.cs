@@ -80,6 +80,7 @@ internal static class ApiError
             JoinUrl = details?.JoinUrl,
             WaitingRoomUrl = details?.WaitingRoomUrl,
             OpensAt = details?.OpensAt,
+            PrequeueFrom = details?.PrequeueFrom,
             Field = details?.Field,
         });
         return response.WriteAsJsonAsync(body, QueueJsonContext.Api.ErrorBody);
@@ -103,4 +104,5 @@ internal sealed record ErrorDetails(
     string? JoinUrl = null,
     string? WaitingRoomUrl = null,
     DateTimeOffset? OpensAt = null,
-    string? Field = null);
+    string? Field = null,
+    DateTimeOffset? PrequeueFrom = null);

@@ -120,7 +120,7 @@ internal sealed partial class QueueEndpoints(
             case JoinOutcome.Closed:
                 return ApiError.Result(ApiErrorCode.RoomClosed, "This waiting room no longer takes new people.", details: new ErrorDetails(EventId: room.Id));
             case JoinOutcome.NotOpen:
-                return ApiError.Result(ApiErrorCode.RoomNotOpen, "This waiting room is not open yet.", details: new ErrorDetails(EventId: room.Id, OpensAt: result.OpensAt));
+                return ApiError.Result(ApiErrorCode.RoomNotOpen, "This waiting room is not open yet.", details: new ErrorDetails(EventId: room.Id, OpensAt: result.OpensAt, PrequeueFrom: result.PrequeueFrom));
             default:
                 return ApiError.Result(ApiErrorCode.ChallengeInvalid, "This proof-of-work challenge was already used; fetch a new one.", details: new ErrorDetails(EventId: room.Id));
         }

@@ -69,6 +69,10 @@ internal sealed record ErrorPayload(string Code, string Message, string TraceId)
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public DateTimeOffset? OpensAt { get; init; }
 
+    /// <summary>ROOM_NOT_OPEN: when the pre-queue starts taking joins (a page joins then, not at the opening).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DateTimeOffset? PrequeueFrom { get; init; }
+
     /// <summary>The request field an invalid-value error is about (admin API).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Field { get; init; }

@@ -41,7 +41,8 @@ internal sealed record Standing(
 /// <param name="WaitingToken">The place's bearer token (new or existing); only for <see cref="JoinOutcome.Joined"/> and <see cref="JoinOutcome.Existing"/>.</param>
 /// <param name="NewIdentityCookie">An identity cookie to set: the caller had none (or a forged one).</param>
 /// <param name="OpensAt">For <see cref="JoinOutcome.NotOpen"/>: when the room opens.</param>
-internal sealed record JoinResult(JoinOutcome Outcome, string? WaitingToken, Standing? Standing, string? NewIdentityCookie, DateTimeOffset? OpensAt = null);
+/// <param name="PrequeueFrom">For <see cref="JoinOutcome.NotOpen"/>: when the pre-queue starts taking joins, if the room has one still to come.</param>
+internal sealed record JoinResult(JoinOutcome Outcome, string? WaitingToken, Standing? Standing, string? NewIdentityCookie, DateTimeOffset? OpensAt = null, DateTimeOffset? PrequeueFrom = null);
 
 /// <summary>The answer to a status poll: the place's standing, or null when there is no such place.</summary>
 internal sealed record StatusResult(Standing? Standing);

@@ -47,7 +47,18 @@ internal sealed class QueueService(
         metrics.Promoted(room.Id, stored.Promoted);
         metrics.Swept(room.Id, stored.Dropped, 0);
         if (stored.Outcome is not (JoinOutcome.Joined or JoinOutcome.Existing))
-            return Refused(room, stored.Outcome) with { OpensAt = stored.Outcome == JoinOutcome.NotOpen ? Schedule.OpensAt(room, snapshots.Get(room.Id)) : null };
+        {
+            if (stored.Outcome != JoinOutcome.NotOpen)
+                return Refused(room, stored.Outcome);
+            // Before the pre-queue: when to come back (the pre-queue, if the room has one) and when the room opens.
+            var snapshot = snapshots.Get(room.Id);
+            var prequeueFrom = Schedule.PrequeueFrom(room, snapshot);
+            return Refused(room, stored.Outcome) with
+            {
+                OpensAt = Schedule.OpensAt(room, snapshot),
+                PrequeueFrom = prequeueFrom > stored.Now ? prequeueFrom : null,
+            };
+        }
 
         metrics.Join(room.Id, stored.Outcome == JoinOutcome.Joined ? "created" : "existing");
         var standing = Describe(room, stored.Place, stored.Now, stored.TokensAvailable);
@@ -156,7 +167,8 @@ internal sealed class QueueService(
         {
             case PlaceState.Admitted:
                 return new Standing(StandingStatus.Admitted, 0, new EtaEstimate(0, 1), waited, PollCadence.Settled(room), null, now) { ReadyAt = place.ReadyAt };
-            case PlaceState.Prequeued:
+            // A closed room says so to everyone, the pre-queue included: nobody more will be admitted.
+            case PlaceState.Prequeued when state != RoomState.Closed:
                 var opensAt = Schedule.OpensAt(room, snapshot) ?? now;
                 var opensIn = opensAt - now;
                 return new Standing(StandingStatus.Prequeue, null, new EtaEstimate((long)Math.Ceiling(Math.Max(0, opensIn.TotalSeconds)), 1), waited,
