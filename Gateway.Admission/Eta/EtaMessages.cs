@@ -29,7 +29,7 @@ internal static class EtaMessages
     {
         Queue.StandingStatus.Ready => Ready(korean),
         Queue.StandingStatus.Admitted => Admitted(korean),
-        Queue.StandingStatus.Prequeue => Prequeue(standing.Eta?.Seconds ?? 0, korean),
+        Queue.StandingStatus.Prequeue => Prequeue(standing.Eta?.Seconds ?? 0, standing.InRandomOrder, korean),
         Queue.StandingStatus.Paused => Paused(korean),
         Queue.StandingStatus.Closed => Closed(korean),
         _ => standing.Eta is { } eta ? Waiting(eta, korean) : Degraded(korean),
@@ -47,11 +47,15 @@ internal static class EtaMessages
         ? "입장이 완료되었습니다."
         : "You're in.";
 
-    public static string Prequeue(long opensInSeconds, bool korean) => opensInSeconds <= 0
-        ? (korean ? "곧 대기 순서가 정해집니다. 잠시만 기다려 주세요." : "The line is being formed now; your place will show in a moment.")
-        : (korean
-            ? $"판매 시작까지 {Duration(opensInSeconds, true)} 남았습니다. 시작 시각에 사전 대기 중인 모든 분의 순서가 무작위로 정해집니다."
-            : $"The sale opens in {Duration(opensInSeconds, false)}. At the opening, everyone waiting now gets a place in line in random order.");
+    public static string Prequeue(long opensInSeconds, bool randomOrder, bool korean) => (opensInSeconds <= 0, randomOrder, korean) switch
+    {
+        (true, _, true) => "곧 대기 순서가 정해집니다. 잠시만 기다려 주세요.",
+        (true, _, false) => "The line is being formed now; your place will show in a moment.",
+        (false, true, true) => $"판매 시작까지 {Duration(opensInSeconds, true)} 남았습니다. 시작 시각에 사전 대기 중인 모든 분의 순서가 무작위로 정해집니다.",
+        (false, true, false) => $"The sale opens in {Duration(opensInSeconds, false)}. At the opening, everyone waiting now gets a place in line in random order.",
+        (false, false, true) => $"판매 시작까지 {Duration(opensInSeconds, true)} 남았습니다. 시작 시각에 사전 대기 중인 분들은 도착한 순서대로 대기열에 들어갑니다.",
+        (false, false, false) => $"The sale opens in {Duration(opensInSeconds, false)}. At the opening, everyone waiting now gets a place in line in the order they came.",
+    };
 
     public static string Paused(bool korean) => korean
         ? "입장이 잠시 멈췄습니다. 대기 순서는 그대로 유지됩니다."

@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Gateway.Admission.Eta;
+using Gateway.Admission.Queue;
 using Gateway.Admission.Rooms;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -30,13 +31,15 @@ internal sealed class WaitingRoomPage : IDisposable
     private static readonly Lazy<PageTemplate> BuiltIn = new(LoadBuiltIn);
 
     private readonly RoomRegistry _rooms;
+    private readonly RoomSnapshots _snapshots;
     private readonly string _contentRoot;
     private readonly IDisposable? _subscription;
     private volatile BoundPage _page;
 
-    public WaitingRoomPage(IOptionsMonitor<PageOptions> options, RoomRegistry rooms, IHostEnvironment environment)
+    public WaitingRoomPage(IOptionsMonitor<PageOptions> options, RoomRegistry rooms, RoomSnapshots snapshots, IHostEnvironment environment)
     {
         _rooms = rooms;
+        _snapshots = snapshots;
         _contentRoot = environment.ContentRootPath;
         _page = Bind(options.CurrentValue);
         _subscription = options.OnChange(o => _page = Bind(o));
@@ -85,7 +88,8 @@ internal sealed class WaitingRoomPage : IDisposable
             return response.WriteAsync(NotFoundPage(nonce), context.RequestAborted);
         }
 
-        var config = new PageConfig(room.Id, ReturnPath(context.Request.Query["return"].ToString()), LeaveWorker.Path);
+        var config = new PageConfig(room.Id, ReturnPath(context.Request.Query["return"].ToString()), LeaveWorker.Path,
+            Schedule.ShuffleAtOpen(room, _snapshots.Get(room.Id)));
         var korean = EtaMessages.PrefersKorean(context.Request.Headers.AcceptLanguage);
         var html = page.Template.Render(new PageTemplate.RequestValues(
             nonce,
@@ -210,7 +214,8 @@ internal sealed class WaitingRoomPage : IDisposable
 }
 
 /// <summary>What the page's script needs from the server, rendered into <c>{{config}}</c>.</summary>
-internal sealed record PageConfig(string EventId, string Return, string LeaveWorker);
+/// <param name="Shuffle">Whether the opening gives the pre-queue a random order (what the page tells people there).</param>
+internal sealed record PageConfig(string EventId, string Return, string LeaveWorker, bool Shuffle);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(PageConfig))]

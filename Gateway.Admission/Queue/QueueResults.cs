@@ -34,6 +34,9 @@ internal sealed record Standing(
     /// <summary>When the person's turn came (store time), once it has.</summary>
     public DateTimeOffset? ReadyAt { get; init; }
 
+    /// <summary>In the pre-queue: whether the opening gives everyone a random order (else the order they came in).</summary>
+    public bool InRandomOrder { get; init; }
+
     public bool ReadyForEntry => Status == StandingStatus.Ready;
 }
 

@@ -172,7 +172,7 @@ internal sealed class QueueService(
                 var opensAt = Schedule.OpensAt(room, snapshot) ?? now;
                 var opensIn = opensAt - now;
                 return new Standing(StandingStatus.Prequeue, null, new EtaEstimate((long)Math.Ceiling(Math.Max(0, opensIn.TotalSeconds)), 1), waited,
-                    PollCadence.Prequeue(room, opensIn), opensAt, now);
+                    PollCadence.Prequeue(room, opensIn), opensAt, now) { InRandomOrder = Schedule.ShuffleAtOpen(room, snapshot) };
         }
         if (state == RoomState.Closed)
             return new Standing(StandingStatus.Closed, null, null, waited, PollCadence.Settled(room), null, now);

@@ -15,6 +15,16 @@ internal static class Schedule
     /// <summary>When joins close (null = never).</summary>
     public static DateTimeOffset? JoinsCloseAt(Room room, RoomSnapshot? snapshot) => Instant(snapshot, "joins_close_at") ?? room.Options.JoinsCloseAt;
 
+    /// <summary>Whether the opening shuffles the pre-queue (else it opens in join order).</summary>
+    public static bool ShuffleAtOpen(Room room, RoomSnapshot? snapshot)
+    {
+        // As the scripts read it: a number, 1 = shuffle; anything else that is a number = join order.
+        if (snapshot is not null && snapshot.Overrides.TryGetValue("shuffle", out var value) &&
+            double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
+            return number == 1;
+        return room.Options.ShuffleAtOpen;
+    }
+
     private static DateTimeOffset? Instant(RoomSnapshot? snapshot, string field) =>
         snapshot?.Overrides.TryGetValue(field, out var value) == true && long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms) && ms > 0
             ? DateTimeOffset.FromUnixTimeMilliseconds(ms)

@@ -204,7 +204,7 @@ public sealed class OpeningApiTests(RedisServerFixture redis, ITestOutputHelper 
     public async Task ClosedRoom_ShowsPrequeuedPeopleClosed()
     {
         var now = DateTimeOffset.UtcNow;
-        await using var bed = await GatewayTestBed.StartAsync(null, s => Schedule(s, now.AddMinutes(-1), now.AddHours(1), null));
+        await using var bed = await GatewayTestBed.StartAsync(redis.For("redis"), s => Schedule(s, now.AddMinutes(-1), now.AddHours(1), null));
         var (_, joined, _) = await bed.Client.JoinAsync(bed.Room, "fan");
         var token = joined["waiting_token"]!.GetValue<string>();
         Assert.Equal("prequeue", joined["status"]!.GetValue<string>());
