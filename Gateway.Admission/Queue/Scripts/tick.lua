@@ -9,21 +9,39 @@ if in_use then
   if not SEEN or NOW - SEEN > GAP_MS / 4 then redis.call('HSET', K_META, 'seen', int(NOW)) end
   dropped, expired = sweep(A_SWEEP_LIMIT)
   -- The shuffle: the pre-queue, ordered by the random scores drawn at join, is placed in bounded steps;
-  -- each popped person gets the next sequence number ahead of every later joiner (ensure_open).
+  -- each popped person gets the next sequence number ahead of every later joiner (ensure_open). One command
+  -- of each kind per step, not five per person: about a third of the store time (docs/FAIRNESS.md).
   if OPENED and PQN > 0 and A_SHUFFLE_LIMIT > 0 then
     local popped = redis.call('ZPOPMIN', K_PQ, A_SHUFFLE_LIMIT)
-    for i = 1, #popped, 2 do
-      local id = popped[i]
-      local r = parse(redis.call('HGET', K_TOK, id))
-      if r then
-        r.state = 'w'
-        r.seq = redis.call('HINCRBY', K_META, 'pseq', 1)
-        redis.call('HSET', K_TOK, id, encode(r))
-        redis.call('ZADD', K_Q, r.seq, id)
-        tree_add(r.seq, 1)
-        -- Pre-queued pages poll again spread over the first minute after the opening: twice the usual grace.
-        redis.call('ZADD', K_DL, ROOM_NOW + 2 * ABANDON_MS, id)
-        moved = moved + 1
+    if #popped > 0 then
+      local ids = {}
+      for i = 1, #popped, 2 do ids[#ids + 1] = popped[i] end
+      local raws = redis.call('HMGET', K_TOK, unpack(ids))
+      local seq = tonumber(redis.call('HGET', K_META, 'pseq')) or 0
+      -- Pre-queued pages poll again spread over half of AbandonAfter after the opening: twice the usual grace.
+      local deadline = ROOM_NOW + 2 * ABANDON_MS
+      local places, line, deadlines = {}, {}, {}
+      for i = 1, #ids do
+        local r = parse(raws[i])
+        if r then
+          seq = seq + 1
+          r.state = 'w'
+          r.seq = seq
+          places[#places + 1] = ids[i]
+          places[#places + 1] = encode(r)
+          line[#line + 1] = seq
+          line[#line + 1] = ids[i]
+          deadlines[#deadlines + 1] = deadline
+          deadlines[#deadlines + 1] = ids[i]
+          tree_add(seq, 1)
+          moved = moved + 1
+        end
+      end
+      if moved > 0 then
+        redis.call('HSET', K_TOK, unpack(places))
+        redis.call('ZADD', K_Q, unpack(line))
+        redis.call('ZADD', K_DL, unpack(deadlines))
+        redis.call('HSET', K_META, 'pseq', int(seq))
       end
     end
   end
