@@ -98,8 +98,8 @@ internal sealed class RedisProbe
             .GroupBy(e => _scriptBySha.GetValueOrDefault(((string?)e.Arguments[1])?.ToLowerInvariant() ?? "", "other"))
             .Select(g =>
             {
-                var micros = g.Select(e => e.Duration.TotalMicroseconds).ToArray();
-                return new ScriptCalls(g.Key, micros.Length, micros.Sum() / 1000, micros.Max() / 1000);
+                var micros = g.Select(e => e.Duration.TotalMicroseconds).Order().ToArray();
+                return new ScriptCalls(g.Key, micros.Length, micros.Sum() / 1000, micros[^1] / 1000, micros[micros.Length / 2] / 1000, micros[0] / 1000);
             })
             .OrderByDescending(s => s.TotalMs)
             .ToList();
@@ -128,8 +128,12 @@ internal sealed class RedisProbe
 /// <summary>Script calls during the measurement: all of them (INFO commandstats), and those of 1 ms or more on the room (SLOWLOG).</summary>
 internal sealed record MeasuredCalls(long SlowlogEntries, long EvalShaCalls, double EvalShaSeconds, IReadOnlyList<ScriptCalls> ByScript);
 
-/// <summary>One script's calls of 1 ms or more on the room: how many, their total and longest duration inside Redis.</summary>
-internal sealed record ScriptCalls(string Script, long Calls, double TotalMs, double MaxMs);
+/// <summary>
+/// One script's calls of 1 ms or more on the room: how many, their total, longest, median and shortest duration
+/// inside Redis (wall time: on a busy machine a call can be preempted, so the shortest is the best estimate of
+/// what a call costs on a core of its own).
+/// </summary>
+internal sealed record ScriptCalls(string Script, long Calls, double TotalMs, double MaxMs, double MedianMs, double MinMs);
 
 /// <summary>CPU seconds (user + system) of Redis, the gateways and this tool, from /proc.</summary>
 internal sealed record CpuTimes(double Redis, double[] Gateways, double Self)

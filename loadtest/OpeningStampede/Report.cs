@@ -41,7 +41,7 @@ internal sealed class Report
         {
             text.AppendLine(c, $"EVALSHA (INFO commandstats): {scripts.EvalShaCalls:N0} calls, {scripts.EvalShaSeconds:F2} s inside Redis; slowlog entries {scripts.SlowlogEntries:N0}");
             foreach (var script in scripts.ByScript)
-                text.AppendLine(c, $"  {script.Script,-7} calls on the room of 1 ms or more: {script.Calls,8:N0}, {script.TotalMs,9:F1} ms in total, longest {script.MaxMs:F2} ms");
+                text.AppendLine(c, $"  {script.Script,-7} calls on the room of 1 ms or more: {script.Calls,8:N0}, {script.TotalMs,9:F1} ms in total, longest {script.MaxMs:F2} ms, median {script.MedianMs:F2} ms, shortest {script.MinMs:F2} ms");
         }
         if (Polls is { } polls)
             text.AppendLine(polls.ToString());
