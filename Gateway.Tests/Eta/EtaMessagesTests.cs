@@ -30,6 +30,18 @@ public sealed class EtaMessagesTests
         Assert.Equal("About 33 seconds (confidence: high)", EtaMessages.Waiting(eta, korean: false));
     }
 
+    [Fact]
+    public void Prequeue_SaysRandomOrderOnlyWhenTheOpeningShuffles()
+    {
+        Assert.Equal("The sale opens in 5 minutes. At the opening, everyone waiting now gets a place in line in random order.",
+            EtaMessages.Prequeue(300, randomOrder: true, korean: false));
+        Assert.Equal("The sale opens in 5 minutes. At the opening, everyone waiting now gets a place in line in the order they came.",
+            EtaMessages.Prequeue(300, randomOrder: false, korean: false));
+        Assert.Contains("무작위", EtaMessages.Prequeue(300, randomOrder: true, korean: true), StringComparison.Ordinal);
+        Assert.Contains("도착한 순서대로", EtaMessages.Prequeue(300, randomOrder: false, korean: true), StringComparison.Ordinal);
+        Assert.Equal("The line is being formed now; your place will show in a moment.", EtaMessages.Prequeue(0, randomOrder: true, korean: false));
+    }
+
     [Theory]
     [InlineData(0, "1초", "1 second")]
     [InlineData(1, "1초", "1 second")]
