@@ -20,8 +20,8 @@ internal interface IQueueStore
     /// <summary>Remembers the ETA first promised to a place so its accuracy can be scored at admission.</summary>
     Task RecordFirstEtaAsync(Room room, string id, long etaSeconds);
 
-    /// <summary>Ends a place whatever its state; returns the state it had (<see cref="PlaceState.None"/> when it did not exist).</summary>
-    Task<PlaceState> LeaveAsync(Room room, string id);
+    /// <summary>Ends a place whatever its state; returns the state it had (<see cref="PlaceState.None"/> when it did not exist) and, if admitted, its admission id.</summary>
+    Task<(PlaceState Was, string AdmissionId)> LeaveAsync(Room room, string id);
 
     /// <summary>Ends an admission on every gate; true when it was in force.</summary>
     Task<bool> RevokeAsync(Room room, string admissionId);

@@ -88,9 +88,15 @@ internal sealed class QueueService(
 
     public async Task<LeaveResult> LeaveAsync(Room room, string placeId)
     {
-        var was = await store.LeaveAsync(room, placeId);
+        var (was, admissionId) = await store.LeaveAsync(room, placeId);
         if (was != PlaceState.None)
             metrics.Left(room.Id);
+        if (was == PlaceState.Admitted && admissionId.Length > 0)
+        {
+            // Leaving ends the admission: this instance's gate at once, the others within a tick (the store's list).
+            revoked.Add(admissionId, time.GetUtcNow());
+            metrics.Revoked(room.Id, "leave");
+        }
         return new LeaveResult(was);
     }
 

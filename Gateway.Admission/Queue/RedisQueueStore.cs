@@ -119,10 +119,10 @@ internal sealed class RedisQueueStore : IQueueStore
         return Task.CompletedTask;
     }
 
-    public async Task<PlaceState> LeaveAsync(Room room, string id)
+    public async Task<(PlaceState Was, string AdmissionId)> LeaveAsync(Room room, string id)
     {
         var r = await RunAsync("leave", _scripts.Leave, room, id);
-        return (long)r[0] == 1 ? State((string?)r[1]) : PlaceState.None;
+        return ((long)r[0] == 1 ? State((string?)r[1]) : PlaceState.None, (string?)r[2] ?? "");
     }
 
     public async Task<bool> RevokeAsync(Room room, string admissionId) =>

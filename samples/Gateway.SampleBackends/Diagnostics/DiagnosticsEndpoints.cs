@@ -36,6 +36,14 @@ internal static class DiagnosticsEndpoints
     private static EchoResponse Echo(IBackendService service, HttpContext context)
     {
         var request = context.Request;
+        // ?respond-header=Name:Value makes the echo answer with that header, e.g. the waiting room's
+        // X-Waiting-Room-Command: revoke, as a real origin would.
+        foreach (var header in request.Query["respond-header"])
+        {
+            var colon = header?.IndexOf(':', StringComparison.Ordinal) ?? -1;
+            if (colon > 0)
+                context.Response.Headers.Append(header![..colon], header[(colon + 1)..]);
+        }
         return new EchoResponse(
             service.Name,
             request.Method,
