@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Gateway.Admission.Tokens;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -9,7 +10,7 @@ namespace Gateway.Admission.Rooms;
 /// Validates <c>WaitingRoom</c> at start-up and on every reload. Each failure names the key, what is
 /// wrong and an example of a right value, so an operator can fix it without reading code.
 /// </summary>
-internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment environment) : IValidateOptions<WaitingRoomOptions>
+internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment environment, IConfiguration? configuration = null) : IValidateOptions<WaitingRoomOptions>
 {
     [GeneratedRegex(@"^[A-Za-z0-9_-]{1,64}\z")]
     internal static partial Regex RoomIdPattern();
@@ -20,6 +21,19 @@ internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment envir
     public ValidateOptionsResult Validate(string? name, WaitingRoomOptions options)
     {
         var errors = new List<string>();
+        // The binder silently drops a room one of whose values does not convert (Capacity: "lots"): that room
+        // would vanish from a running gateway. Bind each configured room alone to name the bad value instead.
+        foreach (var section in configuration?.GetSection($"{WaitingRoomOptions.SectionName}:Rooms").GetChildren() ?? [])
+        {
+            try
+            {
+                section.Get<RoomOptions>();
+            }
+            catch (InvalidOperationException ex)
+            {
+                errors.Add($"{section.Path}: {ex.Message} Use a whole number for Capacity and MaxQueueLength, a decimal for RefillPerSecond, hh:mm:ss for durations and an ISO 8601 instant for times.");
+            }
+        }
         foreach (var (id, room) in options.Rooms)
         {
             var key = $"WaitingRoom:Rooms:{id}";

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Gateway.Admission.Diagnostics;
 using Gateway.Proxy.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
+using Gateway.Tests.Infrastructure;
 
 namespace Gateway.Tests.Observability;
 
@@ -17,7 +18,7 @@ public sealed partial class DashboardTests
     public void Dashboard_QueriesOnlyMetricsTheGatewayExports_AndCoversTheRequiredPanels()
     {
         var exported = ExportedFamilies();
-        var dashboard = JsonNode.Parse(File.ReadAllText(RepoFile("docs", "grafana", "waiting-room.json")))!;
+        var dashboard = JsonNode.Parse(File.ReadAllText(Repo.File("docs", "grafana", "waiting-room.json")))!;
         var queries = dashboard["panels"]!.AsArray()
             .SelectMany(p => p!["targets"]?.AsArray() ?? [])
             .Select(t => t!["expr"]!.GetValue<string>())
@@ -36,7 +37,7 @@ public sealed partial class DashboardTests
     [Fact]
     public void ObservabilityDoc_NamesEveryExportedMetric()
     {
-        var doc = File.ReadAllText(RepoFile("docs", "OBSERVABILITY.md"));
+        var doc = File.ReadAllText(Repo.File("docs", "OBSERVABILITY.md"));
 
         Assert.All(ExportedFamilies(), name => Assert.Contains("`" + name, doc, StringComparison.Ordinal));
     }
@@ -64,13 +65,4 @@ public sealed partial class DashboardTests
     private static string Family(string sample) =>
         Regex.Replace(sample, "_(bucket|sum|count)$", "");
 
-    private static string RepoFile(params string[] parts)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Proxy.sln")))
-                return Path.Combine([dir.FullName, .. parts]);
-        }
-        throw new InvalidOperationException("Proxy.sln not found above " + AppContext.BaseDirectory);
-    }
 }
