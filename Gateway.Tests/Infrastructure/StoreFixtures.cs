@@ -23,6 +23,10 @@ public abstract class StoreFixture : IAsyncLifetime
 
     public IDatabase Database => Connection.Database;
 
+    /// <summary>The same store with its scripts reading the time from <paramref name="clock"/> (the test-only script variant).</summary>
+    internal IQueueStore StoreWithClock(TimeProvider clock) =>
+        RedisQueueStore.WithArgumentClock(Connection, _services!.GetRequiredService<Gateway.Admission.Diagnostics.WaitingRoomMetrics>(), Microsoft.Extensions.Logging.Abstractions.NullLogger<RedisQueueStore>.Instance, clock);
+
     public RedisServer? Redis { get; private set; }
 
     public abstract string Name { get; }
