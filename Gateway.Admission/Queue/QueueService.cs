@@ -88,9 +88,15 @@ internal sealed class QueueService(
 
     public async Task<LeaveResult> LeaveAsync(Room room, string placeId)
     {
-        var was = await store.LeaveAsync(room, placeId);
+        var (was, admissionId) = await store.LeaveAsync(room, placeId);
         if (was != PlaceState.None)
             metrics.Left(room.Id);
+        if (admissionId is not null)
+        {
+            // The store has listed it for every gate's next tick; this instance's gate stops honouring it now.
+            revoked.Add(admissionId, time.GetUtcNow());
+            metrics.Revoked(room.Id, "leave");
+        }
         return new LeaveResult(was);
     }
 

@@ -142,8 +142,8 @@ public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where 
         var c = await JoinAsync(room, "c");
         Assert.Equal(3, c.Place.Position);
 
-        Assert.Equal(PlaceState.Waiting, await Store.LeaveAsync(room, a.Id));
-        Assert.Equal(PlaceState.None, await Store.LeaveAsync(room, a.Id)); // idempotent
+        Assert.Equal(PlaceState.Waiting, (await Store.LeaveAsync(room, a.Id)).Was);
+        Assert.Equal(PlaceState.None, (await Store.LeaveAsync(room, a.Id)).Was); // idempotent
 
         Assert.Equal(PlaceState.None, (await StatusAsync(room, a.Id)).State);
         Assert.Equal(1, (await StatusAsync(room, b.Id)).Position);
