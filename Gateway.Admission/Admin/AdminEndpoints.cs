@@ -78,9 +78,9 @@ internal sealed class AdminEndpoints(
         if (error is not null)
             return error;
         var before = await store.TickAsync(room, TickWork.ReadOnly());
-        var (changes, field, problem) = RoomPatch.Parse(bytes, room, before);
+        var (changes, field, problem, badValue) = RoomPatch.Parse(bytes, room, before);
         if (changes is null)
-            return ApiError.Result(field is null ? ApiErrorCode.InvalidRequest : ApiErrorCode.InvalidValue, problem!, details: new ErrorDetails(EventId: room.Id, Field: field));
+            return ApiError.Result(badValue ? ApiErrorCode.InvalidValue : ApiErrorCode.InvalidRequest, problem!, details: new ErrorDetails(EventId: room.Id, Field: field));
 
         await store.SetOverridesAsync(room, changes);
         var after = await RefreshAsync(room);

@@ -37,8 +37,11 @@ internal static partial class RoomPatch
     [GeneratedRegex(@"(Z|z|[+-]\d{2}:\d{2})\z")]
     private static partial Regex HasOffset();
 
-    /// <summary>The changes (control field to value, null = remove), or the field and what is wrong with it.</summary>
-    public static (Dictionary<string, string?>? Changes, string? Field, string? Problem) Parse(ReadOnlySpan<byte> body, Room room, RoomSnapshot? current)
+    /// <summary>
+    /// The changes (control field to value, null = remove), or what is wrong: the field (null when the body as a
+    /// whole is), and whether it is a value (<c>INVALID_VALUE</c>) rather than the request's shape (<c>INVALID_REQUEST</c>).
+    /// </summary>
+    public static (Dictionary<string, string?>? Changes, string? Field, string? Problem, bool BadValue) Parse(ReadOnlySpan<byte> body, Room room, RoomSnapshot? current)
     {
         JsonDocument document;
         try
@@ -47,27 +50,27 @@ internal static partial class RoomPatch
         }
         catch (JsonException)
         {
-            return (null, null, "The body must be a JSON object like " + Example + ".");
+            return (null, null, "The body must be a JSON object like " + Example + ".", false);
         }
         using (document)
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
-                return (null, null, "The body must be a JSON object like " + Example + ".");
+                return (null, null, "The body must be a JSON object like " + Example + ".", false);
             var changes = new Dictionary<string, string?>(StringComparer.Ordinal);
             foreach (var property in document.RootElement.EnumerateObject())
             {
                 var store = Fields.FirstOrDefault(f => f.Api == property.Name).Store;
                 if (store is null)
-                    return (null, Printable(property.Name), $"'{Printable(property.Name)}' is not a room setting; PATCH takes {FieldList}.");
+                    return (null, Printable(property.Name), $"'{Printable(property.Name)}' is not a room setting; PATCH takes {FieldList}.", false);
                 var (value, problem) = property.Value.ValueKind == JsonValueKind.Null ? (null, null) : Read(property.Name, property.Value);
                 if (problem is not null)
-                    return (null, property.Name, problem);
+                    return (null, property.Name, problem, true);
                 changes[store] = value;
             }
             if (changes.Count == 0)
-                return (null, null, $"Name at least one of {FieldList}, e.g. {Example}.");
+                return (null, null, $"Name at least one of {FieldList}, e.g. {Example}.", false);
             var (field, schedule) = CheckSchedule(changes, room, current);
-            return schedule is null ? (changes, null, null) : (null, field, schedule);
+            return schedule is null ? (changes, null, null, false) : (null, field, schedule, true);
         }
     }
 
