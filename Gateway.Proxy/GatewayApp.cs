@@ -31,6 +31,7 @@ public static class GatewayApp
         Gateway.Admission.Embedded.EmbeddedStoreExtensions.AddEmbeddedStore(builder.Services);
 #endif
         AddHosting(builder);
+        AddAdminListener(builder);
         GatewayTelemetry.Add(builder);
 
         var app = builder.Build();
@@ -83,6 +84,27 @@ public static class GatewayApp
                 if (context.NewConfig.MaxConnectionsPerServer is null)
                     handler.MaxConnectionsPerServer = forwarding.MaxConnectionsPerServer;
             });
+    }
+
+    /// <summary>
+    /// With <c>Admin:Urls</c> Kestrel listens there too (the admin API answers only there): the public URLs
+    /// (<c>--urls</c>, <c>ASPNETCORE_URLS</c>, else <c>HTTP_PORTS</c>/<c>HTTPS_PORTS</c>, else ASP.NET Core's
+    /// default) plus the admin ones. Endpoints configured under <c>Kestrel:Endpoints</c> replace all of these.
+    /// </summary>
+    private static void AddAdminListener(WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var publicUrls = configuration[WebHostDefaults.ServerUrlsKey];
+        if (string.IsNullOrWhiteSpace(publicUrls))
+        {
+            var ports = (configuration["HTTP_PORTS"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => "http://*:" + p)
+                .Concat((configuration["HTTPS_PORTS"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => "https://*:" + p));
+            publicUrls = string.Join(';', ports);
+            if (publicUrls.Length == 0)
+                publicUrls = "http://localhost:5000";
+        }
+        if (WaitingRoomExtensions.AdminListenUrls(configuration, publicUrls) is { } urls)
+            builder.WebHost.UseUrls(urls);
     }
 
     private static void AddHosting(WebApplicationBuilder builder)

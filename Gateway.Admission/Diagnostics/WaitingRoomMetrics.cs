@@ -31,6 +31,8 @@ internal sealed class WaitingRoomMetrics : IDisposable
     private readonly Histogram<long> _position;
     private readonly Histogram<double> _etaAccuracy;
     private readonly Counter<long> _revocations;
+    private readonly Counter<long> _adminChanges;
+    private readonly Counter<long> _adminAuthFailures;
 
     public WaitingRoomMetrics(IMeterFactory meterFactory)
     {
@@ -51,6 +53,8 @@ internal sealed class WaitingRoomMetrics : IDisposable
         _etaAccuracy = _meter.CreateHistogram<double>("waitingroom.eta.accuracy", unit: "1", description: "Per admitted user: max(0, 1 - |first ETA - actual wait| / actual wait).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 1] });
         _revocations = _meter.CreateCounter<long>("waitingroom.revocations", description: "Admissions ended before their expiry, by source (admin, origin, leave).");
+        _adminChanges = _meter.CreateCounter<long>("waitingroom.admin.changes", description: "Changes made through the admin API, by room and action (update, clear_overrides, revoke).");
+        _adminAuthFailures = _meter.CreateCounter<long>("waitingroom.admin.auth.failures", description: "Admin API calls refused before authentication, by reason (missing, wrong_key, locked_out).");
         _meter.CreateObservableGauge("waitingroom.queue.length", () => Observe(g => g.Waiting), description: "People in line (waiting, not yet ready), from the last tick.");
         _meter.CreateObservableGauge("waitingroom.prequeue.length", () => Observe(g => g.Prequeued), description: "People in the pre-queue not yet placed in line, from the last tick.");
         _meter.CreateObservableGauge("waitingroom.ready", () => Observe(g => g.Ready), description: "People whose admission is reserved but who have not entered yet, from the last tick.");
@@ -107,10 +111,14 @@ internal sealed class WaitingRoomMetrics : IDisposable
 
     public void Revoked(string room, string source) => _revocations.Add(1, Tag("room", room), Tag("source", source));
 
+    public void AdminChange(string room, string action) => _adminChanges.Add(1, Tag("room", room), Tag("action", action));
+
+    public void AdminAuthFailed(string reason) => _adminAuthFailures.Add(1, Tag("reason", reason));
+
     public void RoomState(string room, Queue.RoomSnapshot snapshot, double configuredRefill) =>
         _gauges[room] = new RoomGauges(snapshot.Waiting, snapshot.Prequeued, snapshot.Ready, snapshot.Active, snapshot.AdmittedTotal,
             snapshot.OldestJoinedAt is { } oldest ? Math.Max(0, (snapshot.TakenAt - oldest).TotalSeconds) : 0,
-            Math.Floor(snapshot.TokensAvailable), configuredRefill, snapshot.EffectiveRefillPerSecond, snapshot.Overrides.Count(o => o.Key != "updated"), snapshot.State);
+            Math.Floor(snapshot.TokensAvailable), configuredRefill, snapshot.EffectiveRefillPerSecond, snapshot.Overrides.Keys.Count(Queue.ControlFields.Operator.Contains), snapshot.State);
 
     /// <summary>Forgets the gauges of rooms no longer configured, so a removed room's series end.</summary>
     public void KeepRooms(IEnumerable<string> rooms)

@@ -91,9 +91,9 @@ internal sealed class QueueService(
         var (was, admissionId) = await store.LeaveAsync(room, placeId);
         if (was != PlaceState.None)
             metrics.Left(room.Id);
-        if (was == PlaceState.Admitted && admissionId.Length > 0)
+        if (admissionId is not null)
         {
-            // Leaving ends the admission: this instance's gate at once, the others within a tick (the store's list).
+            // The store has listed it for every gate's next tick; this instance's gate stops honouring it now.
             revoked.Add(admissionId, time.GetUtcNow());
             metrics.Revoked(room.Id, "leave");
         }

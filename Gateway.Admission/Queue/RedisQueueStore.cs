@@ -119,10 +119,10 @@ internal sealed class RedisQueueStore : IQueueStore
         return Task.CompletedTask;
     }
 
-    public async Task<(PlaceState Was, string AdmissionId)> LeaveAsync(Room room, string id)
+    public async Task<StoredLeave> LeaveAsync(Room room, string id)
     {
         var r = await RunAsync("leave", _scripts.Leave, room, id);
-        return ((long)r[0] == 1 ? State((string?)r[1]) : PlaceState.None, (string?)r[2] ?? "");
+        return (long)r[0] == 1 ? new StoredLeave(State((string?)r[1]), (string?)r[2] is { Length: > 0 } aid ? aid : null) : new StoredLeave(PlaceState.None, null);
     }
 
     public async Task<bool> RevokeAsync(Room room, string admissionId) =>
@@ -209,7 +209,7 @@ internal sealed class RedisQueueStore : IQueueStore
         {
             // One key, so a transaction keeps the change whole on Redis Cluster too.
             var transaction = db.CreateTransaction();
-            _ = transaction.HashSetAsync(key, set.Length > 0 ? set : [new HashEntry("updated", "1")]);
+            _ = transaction.HashSetAsync(key, set.Length > 0 ? set : [new HashEntry(ControlFields.Updated, "1")]);
             if (remove.Length > 0)
                 _ = transaction.HashDeleteAsync(key, remove);
             _ = transaction.KeyExpireAsync(key, TimeSpan.FromMilliseconds(ScriptLayout.ControlTtlMs));
@@ -218,7 +218,8 @@ internal sealed class RedisQueueStore : IQueueStore
     }
 
     public Task ClearOverridesAsync(Room room) =>
-        RunCommandAsync("control", room, db => db.KeyDeleteAsync(room.Keys[RoomKey.Control]));
+        // Only the operators' fields: the hash also carries state that is not an override (the adaptive rate).
+        RunCommandAsync("control", room, db => db.HashDeleteAsync(room.Keys[RoomKey.Control], [.. ControlFields.Operator.Append(ControlFields.Updated).Select(f => (RedisValue)f)]));
 
     private async Task<RedisResult[]> RunAsync(string operation, string script, Room room, params object[] own)
     {

@@ -63,6 +63,9 @@ internal sealed record StoredJoin(JoinOutcome Outcome, string Id, Place Place, D
 /// <summary>The status script's answer for a batch of places, read in one atomic step with the bucket.</summary>
 internal sealed record StatusBatch(DateTimeOffset Now, double TokensAvailable, Place[] Places);
 
+/// <summary>The leave script's answer: the state the place had, and the admission the leave ended (an admitted place).</summary>
+internal sealed record StoredLeave(PlaceState Was, string? AdmissionId);
+
 /// <summary>What the enter script decided.</summary>
 internal enum EnterOutcome
 {

@@ -32,6 +32,9 @@ public sealed partial class DashboardTests
         Assert.Contains(queries, q => q.Contains("waitingroom_eta_accuracy_ratio", StringComparison.Ordinal));
         Assert.Contains(queries, q => q.Contains("histogram_quantile(0.95", StringComparison.Ordinal) && q.Contains("by (le, route)", StringComparison.Ordinal));
         Assert.Contains(queries, q => q.Contains("waitingroom_store_errors_total", StringComparison.Ordinal));
+        // Operator control: room state, overrides, active users, the rate in force.
+        foreach (var metric in new[] { "waitingroom_room_state", "waitingroom_overrides", "waitingroom_active", "waitingroom_refill_effective_per_second", "waitingroom_admin_changes_total" })
+            Assert.Contains(queries, q => q.Contains(metric, StringComparison.Ordinal));
     }
 
     [Fact]
