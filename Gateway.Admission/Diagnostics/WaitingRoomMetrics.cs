@@ -33,11 +33,13 @@ internal sealed class WaitingRoomMetrics : IDisposable
     private readonly Counter<long> _revocations;
     private readonly Counter<long> _adminChanges;
     private readonly Counter<long> _adminAuthFailures;
+    private readonly Counter<long> _challenges;
+    private readonly ConcurrentDictionary<string, int> _difficulty = new(StringComparer.Ordinal);
 
     public WaitingRoomMetrics(IMeterFactory meterFactory)
     {
         _meter = meterFactory.Create(MeterName);
-        _joins = _meter.CreateCounter<long>("waitingroom.joins", description: "Join calls by outcome (created, existing, already_queued, rate_limited, too_many_places, full, closed, not_open, invalid_user_token, challenge_*, unavailable).");
+        _joins = _meter.CreateCounter<long>("waitingroom.joins", description: "Join calls by outcome (created, existing, already_queued, rate_limited, too_many_places, full, closed, not_open, invalid_user_id, invalid_idempotency_key, invalid_user_token, challenge_required, challenge_invalid, challenge_expired, challenge_replayed, unavailable).");
         _promotions = _meter.CreateCounter<long>("waitingroom.promotions", description: "Users moved from waiting to ready; each uses one token-bucket token.");
         _admissions = _meter.CreateCounter<long>("waitingroom.admissions", description: "Admission tokens granted by enter (first grant per waiting token only).");
         _denials = _meter.CreateCounter<long>("waitingroom.denials", description: "Status and enter calls refused, by reason (not_ready, not_found, room_paused, room_closed, rate_limited, unavailable).");
@@ -55,6 +57,8 @@ internal sealed class WaitingRoomMetrics : IDisposable
         _revocations = _meter.CreateCounter<long>("waitingroom.revocations", description: "Admissions ended before their expiry, by source (admin, origin, leave).");
         _adminChanges = _meter.CreateCounter<long>("waitingroom.admin.changes", description: "Changes made through the admin API, by room and action (update, clear_overrides, revoke).");
         _adminAuthFailures = _meter.CreateCounter<long>("waitingroom.admin.auth.failures", description: "Admin API calls refused before authentication, by reason (missing, wrong_key, locked_out).");
+        _challenges = _meter.CreateCounter<long>("waitingroom.challenges", description: "Proof-of-work challenges issued by GET /api/v1/queue/challenge.");
+        _meter.CreateObservableGauge("waitingroom.challenge.difficulty", ObserveDifficulty, unit: "{bit}", description: "Leading zero bits the room's latest challenge asked for (configuration, override and automatic mode combined).");
         _meter.CreateObservableGauge("waitingroom.queue.length", () => Observe(g => g.Waiting), description: "People in line (waiting, not yet ready), from the last tick.");
         _meter.CreateObservableGauge("waitingroom.prequeue.length", () => Observe(g => g.Prequeued), description: "People in the pre-queue not yet placed in line, from the last tick.");
         _meter.CreateObservableGauge("waitingroom.ready", () => Observe(g => g.Ready), description: "People whose admission is reserved but who have not entered yet, from the last tick.");
@@ -101,6 +105,12 @@ internal sealed class WaitingRoomMetrics : IDisposable
         _ => "misconfigured",
     };
 
+    public void ChallengeIssued(string room, int difficulty)
+    {
+        _challenges.Add(1, Tag("room", room));
+        _difficulty[room] = difficulty;
+    }
+
     public void StoreCall(string operation, double seconds) => _storeDuration.Record(seconds, Tag("operation", operation));
 
     public void StoreError(string operation) => _storeErrors.Add(1, Tag("operation", operation));
@@ -129,6 +139,11 @@ internal sealed class WaitingRoomMetrics : IDisposable
             if (!keep.Contains(room))
                 _gauges.TryRemove(room, out _);
         }
+        foreach (var room in _difficulty.Keys)
+        {
+            if (!keep.Contains(room))
+                _difficulty.TryRemove(room, out _);
+        }
     }
 
     public void Dispose() => _meter.Dispose();
@@ -140,6 +155,12 @@ internal sealed class WaitingRoomMetrics : IDisposable
     }
 
     private static KeyValuePair<string, object?> Tag(string key, string value) => new(key, value);
+
+    private IEnumerable<Measurement<int>> ObserveDifficulty()
+    {
+        foreach (var (room, bits) in _difficulty)
+            yield return new Measurement<int>(bits, Tag("room", room));
+    }
 
     private IEnumerable<Measurement<long>> ObserveGate()
     {

@@ -4,6 +4,7 @@ using Gateway.Admission.Clients;
 using Gateway.Admission.Diagnostics;
 using Gateway.Admission.Gate;
 using Gateway.Admission.Pages;
+using Gateway.Admission.ProofOfWork;
 using Gateway.Admission.Queue;
 using Gateway.Admission.Rooms;
 using Gateway.Admission.Storage;
@@ -70,6 +71,8 @@ public static class WaitingRoomExtensions
         services.TryAddSingleton<AdmissionTokens>();
         services.TryAddSingleton<CallerIdentity>();
         services.TryAddSingleton<UserTokens>();
+        services.TryAddSingleton<Challenges>();
+        services.TryAddSingleton<ChallengeDifficulty>();
         services.TryAddSingleton<RevokedAdmissions>();
         services.TryAddSingleton<ClientRateLimits>();
         services.TryAddSingleton<IQueueStore, RedisQueueStore>();

@@ -42,11 +42,12 @@ internal sealed class WaitingRoomPage : IDisposable
         _subscription = options.OnChange(o => _page = Bind(o));
     }
 
-    /// <summary>Maps the page and the service worker it uses to give a place back when it is closed.</summary>
+    /// <summary>Maps the page, the service worker it uses to give a place back when it is closed, and the worker that solves proof-of-work challenges.</summary>
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet(PathPrefix + "{eventId}", (HttpContext context, string eventId, WaitingRoomPage page) => page.WriteAsync(context, eventId));
         LeaveWorker.Map(endpoints);
+        ProofOfWorkWorker.Map(endpoints);
     }
 
     public void Dispose() => _subscription?.Dispose();
@@ -85,7 +86,8 @@ internal sealed class WaitingRoomPage : IDisposable
             return response.WriteAsync(NotFoundPage(nonce), context.RequestAborted);
         }
 
-        var config = new PageConfig(room.Id, ReturnPath(context.Request.Query["return"].ToString()), LeaveWorker.Path);
+        var config = new PageConfig(room.Id, ReturnPath(context.Request.Query["return"].ToString()), LeaveWorker.Path,
+            ProofOfWorkWorker.Path, room.Options.ProofOfWork.Enabled);
         var korean = EtaMessages.PrefersKorean(context.Request.Headers.AcceptLanguage);
         var html = page.Template.Render(new PageTemplate.RequestValues(
             nonce,
@@ -205,12 +207,13 @@ internal sealed class WaitingRoomPage : IDisposable
 
         public string ContentSecurityPolicy(string nonce) =>
             $"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; img-src {_images}; connect-src 'self'; " +
-            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+            "worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
     }
 }
 
 /// <summary>What the page's script needs from the server, rendered into <c>{{config}}</c>.</summary>
-internal sealed record PageConfig(string EventId, string Return, string LeaveWorker);
+/// <param name="Pow">Whether the room asks for a solved challenge at join (the script also learns it from a CHALLENGE_REQUIRED answer).</param>
+internal sealed record PageConfig(string EventId, string Return, string LeaveWorker, string PowWorker, bool Pow);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(PageConfig))]

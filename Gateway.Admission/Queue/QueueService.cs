@@ -125,6 +125,9 @@ internal sealed class QueueService(
         Log.JoinRefused(logger, room.Id, reason);
     }
 
+    /// <summary>Counts a proof-of-work challenge handed out, and the difficulty it asked for.</summary>
+    public void ChallengeIssued(Room room, int difficulty) => metrics.ChallengeIssued(room.Id, difficulty);
+
     /// <summary>Counts a call the store could not answer, by what it was.</summary>
     public void Unavailable(Room room, string path)
     {

@@ -197,6 +197,7 @@ internal sealed class RedisQueueStore : IQueueStore
             Vanished = vanished,
             QueueLengths = lengths,
             HasHistory = work.History,
+            JoinsTotal = (long)r[(int)T.Joins],
         };
     }
 

@@ -31,7 +31,7 @@ internal static class ScriptLayout
         (RoomKey.Deadlines, "dl", "ZSET waiting/ready place -> deadline (room clock, ms)"),
         (RoomKey.Users, "users", "HASH unverified user_id -> place (refuses a second place)"),
         (RoomKey.Callers, "who", "HASH caller (identity cookie or verified user) -> place"),
-        (RoomKey.Meta, "meta", "HASH seq, tokens, ts, admitted, entered, off, seen, opened, pqn, pseq, jlm, ttl_at"),
+        (RoomKey.Meta, "meta", "HASH seq, tokens, ts, admitted, entered, joins, off, seen, opened, pqn, pseq, jlm, ttl_at"),
         (RoomKey.History, "hist", "HASH 10-second bucket -> promotions; v<bucket> vanished (incl. tokens given back); l<bucket> queue length"),
         (RoomKey.FirstEta, "eta", "HASH place -> ETA (s) promised at join, scored at admission"),
         (RoomKey.Rank, "rank", "HASH Fenwick tree: index -> waiting places (positions without a fast ZRANK)"),
@@ -87,7 +87,7 @@ internal static class ScriptLayout
     public enum TickReply
     {
         Dropped, Expired, Promoted, MilliTokens, Waiting, Prequeued, Ready, Active, EnteredTotal, PromotedTotal, OldestJoinedMs, NowMs, Opened,
-        State, EffectiveRefill, Shuffled, Control, Revoked, History,
+        State, EffectiveRefill, Shuffled, Control, Revoked, History, Joins,
     }
 
     /// <summary>Per place in the status reply, after the leading now_ms and millitokens: state, position, joined_ms, ready_ms.</summary>

@@ -158,4 +158,7 @@ internal sealed record RoomSnapshot
 
     /// <summary>True when this snapshot carries the history series.</summary>
     public bool HasHistory { get; init; }
+
+    /// <summary>New places created in the room (every instance) since its keys were created: the automatic difficulty's rate.</summary>
+    public long JoinsTotal { get; init; }
 }

@@ -1,3 +1,5 @@
+using Gateway.Admission.ProofOfWork;
+
 namespace Gateway.Admission.Rooms;
 
 /// <summary>One waiting room (an event), bound from <c>WaitingRoom:Rooms:&lt;eventId&gt;</c>.</summary>
@@ -32,4 +34,7 @@ public sealed record RoomOptions
 
     /// <summary>After this instant joins get 403 ROOM_CLOSED; people in line keep their places. Unset = never.</summary>
     public DateTimeOffset? JoinsCloseAt { get; init; }
+
+    /// <summary>A solved proof-of-work challenge per join (off by default).</summary>
+    public ProofOfWorkOptions ProofOfWork { get; init; } = new();
 }

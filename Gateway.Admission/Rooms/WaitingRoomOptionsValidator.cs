@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Gateway.Admission.ProofOfWork;
 using Gateway.Admission.Tokens;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
@@ -52,6 +53,7 @@ internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment envir
             if (room.MaxActive is < 1)
                 errors.Add($"{key}:MaxActive is {room.MaxActive}; it must be >= 1 (e.g. 5000), or removed for no cap.");
             ValidateSchedule(errors, key, room);
+            ValidateProofOfWork(errors, key + ":ProofOfWork", room.ProofOfWork);
         }
 
         ValidateKeys(errors, "WaitingRoom:SigningKeys", options.SigningKeys);
@@ -88,6 +90,22 @@ internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment envir
             errors.Add($"{key}:ShuffleAtOpen is true without PrequeueFrom: only a pre-queue can be shuffled. Set PrequeueFrom (e.g. an hour before OpensAt).");
         if (room.JoinsCloseAt is { } closes && room.OpensAt is { } opening && closes <= opening)
             errors.Add($"{key}:JoinsCloseAt ({closes:O}) must be after OpensAt ({opening:O}).");
+    }
+
+    private static void ValidateProofOfWork(List<string> errors, string key, ProofOfWorkOptions pow)
+    {
+        const int max = ProofOfWorkOptions.MaxBits;
+        if (pow.Difficulty is < 1 or > max)
+            errors.Add($"{key}:Difficulty is {pow.Difficulty}; it must be 1-{max} leading zero bits (e.g. 15, about a second on a phone; each bit doubles the work).");
+        if (pow.ChallengeTtl < TimeSpan.FromSeconds(10) || pow.ChallengeTtl > TimeSpan.FromHours(1))
+            errors.Add($"{key}:ChallengeTtl is {pow.ChallengeTtl}; it must be between 00:00:10 and 01:00:00 and leave a slow phone time to solve (e.g. 00:02:00).");
+        var auto = pow.AutoDifficulty;
+        if (!double.IsFinite(auto.JoinsPerSecond) || auto.JoinsPerSecond < 0)
+            errors.Add($"{key}:AutoDifficulty:JoinsPerSecond is {auto.JoinsPerSecond}; use 0 to turn the automatic mode off or a rate of new places per second (e.g. 200).");
+        if (auto.MaxDifficulty is { } ceiling && (ceiling < pow.Difficulty || ceiling > max))
+            errors.Add($"{key}:AutoDifficulty:MaxDifficulty is {ceiling}; it must be between Difficulty ({pow.Difficulty}) and {max} (e.g. {Math.Min(max, pow.Difficulty + 4)}), or removed for Difficulty + 4.");
+        if (auto.Window < TimeSpan.FromSeconds(1) || auto.Window > TimeSpan.FromMinutes(10))
+            errors.Add($"{key}:AutoDifficulty:Window is {auto.Window}; it must be between 00:00:01 and 00:10:00 (e.g. 00:00:10).");
     }
 
     private static void ValidateKeys(List<string> errors, string section, List<SigningKeyOptions> keys)

@@ -475,6 +475,21 @@ public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where 
         Assert.Equal(JoinOutcome.Joined, first.Outcome);
         Assert.Equal(JoinOutcome.ChallengeReplayed, replay.Outcome);
     }
+
+    [Fact]
+    public async Task Tick_ReportsEveryNewPlace_ForTheAutomaticDifficultysJoinRate()
+    {
+        var room = fixture.NewRoom(capacity: 1);
+        Assert.Equal(0, (await TickAsync(room)).JoinsTotal);
+
+        await JoinAsync(room, "a");
+        await JoinAsync(room, "b");
+        await JoinAsync(room, "a"); // the same caller again: the existing place, not a new one
+        await Store.JoinAsync(room, new JoinRequest(WaitingTokens.NewPlaceId(), "c:c", null, "192.0.2.3", 0, 0, 0, "ch-1", DateTimeOffset.UtcNow.AddMinutes(1)));
+        await Store.JoinAsync(room, new JoinRequest(WaitingTokens.NewPlaceId(), "c:d", null, "192.0.2.4", 0, 0, 0, "ch-1", DateTimeOffset.UtcNow.AddMinutes(1))); // replayed: refused
+
+        Assert.Equal(3, (await TickAsync(room)).JoinsTotal);
+    }
 }
 
 public sealed class RedisQueueStoreTests(RedisStoreFixture fixture) : QueueStoreContractTests<RedisStoreFixture>(fixture), IClassFixture<RedisStoreFixture>;
