@@ -39,7 +39,7 @@ internal sealed class ScenarioRun : IDisposable
     public async Task<LoadTestResult> ExecuteAsync()
     {
         var startedAt = DateTimeOffset.UtcNow;
-        var gcAtStart = GcStats.Now();
+        var toolAtStart = ToolStats.Now();
         _origin = Stopwatch.GetTimestamp();
         using var tickerStop = new CancellationTokenSource();
         var ticker = TickAsync(tickerStop.Token);
@@ -79,7 +79,7 @@ internal sealed class ScenarioRun : IDisposable
             Metrics.Iterations(),
             _callerToken.IsCancellationRequested,
             latency,
-            GcStats.Now().Since(gcAtStart));
+            ToolStats.Now().Since(toolAtStart));
     }
 
     public void Dispose()
