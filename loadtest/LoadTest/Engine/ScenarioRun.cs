@@ -26,11 +26,16 @@ internal sealed class ScenarioRun : IDisposable
         _callerToken = callerToken;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(callerToken);
         _slots = new SemaphoreSlim(options.MaxInFlight, options.MaxInFlight);
+        Timeouts = new TimeoutTokens(options.RequestTimeout, _stop.Token);
     }
 
-    public HttpClient Client => _options.Client;
+    /// <summary>Sends one request; the response is returned after its headers, the body still to read.</summary>
+    public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+        _options.Client is LoadTestHttpClient client
+            ? client.Invoker.SendAsync(request, cancellationToken)
+            : _options.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
 
-    public TimeSpan RequestTimeout => _options.RequestTimeout;
+    public TimeoutTokens Timeouts { get; }
 
     public RunMetrics Metrics { get; } = new();
 
@@ -84,6 +89,7 @@ internal sealed class ScenarioRun : IDisposable
 
     public void Dispose()
     {
+        Timeouts.Dispose();
         _stop.Dispose();
         _slots.Dispose();
     }
