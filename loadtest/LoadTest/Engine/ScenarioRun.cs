@@ -7,6 +7,7 @@ internal sealed class ScenarioRun : IDisposable
 {
     // Stragglers get this long to notice cancellation after the drain before the run is summarised anyway.
     private static readonly TimeSpan CancellationGrace = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan DrainGrace = TimeSpan.FromMilliseconds(500);
     // The scheduler wakes at most this often, 1,000 times a second: arrivals due in between start together,
     // each timed from its own due time, so a start lags up to ~1 ms behind because of batching. A wake-up
     // costs ~40 us of CPU here (context switches in a VM): at 5,000/s, waking every 0.25 ms cost 50 us per
@@ -297,7 +298,10 @@ internal sealed class ScenarioRun : IDisposable
 
     private async Task DrainAsync()
     {
-        var deadline = Stopwatch.GetTimestamp() + (long)((_scenario.DrainTimeout ?? _options.RequestTimeout).TotalSeconds * Stopwatch.Frequency);
+        // By default long enough for the last request to reach its timeout (which fires up to a slice late) and
+        // be counted as one, rather than be cancelled by the stop.
+        var drain = _scenario.DrainTimeout ?? _options.RequestTimeout + Timeouts.Granularity + DrainGrace;
+        var deadline = Stopwatch.GetTimestamp() + (long)(drain.TotalSeconds * Stopwatch.Frequency);
         await WaitForInFlightAsync(deadline, _stop.Token);
         if (!_stop.IsCancellationRequested)
         {

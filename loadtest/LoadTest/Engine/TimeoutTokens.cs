@@ -29,6 +29,9 @@ internal sealed class TimeoutTokens : IDisposable
         _sliceTicks = Math.Max(Stopwatch.Frequency / 1000, (long)(Math.Min(timeout.TotalSeconds / 100, 0.1) * Stopwatch.Frequency));
     }
 
+    /// <summary>The most a request's timeout can fire after the timeout: one slice.</summary>
+    public TimeSpan Granularity => Stopwatch.GetElapsedTime(0, _sliceTicks);
+
     /// <summary>The token of a request starting now: cancelled by its timeout or the run's stop.</summary>
     public CancellationToken Current()
     {
