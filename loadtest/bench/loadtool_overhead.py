@@ -90,7 +90,7 @@ http {{
         deadline = time.monotonic() + 10
         while True:
             try:
-                self.requests()
+                self.requests(attempts=1)
                 break
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -101,10 +101,17 @@ http {{
     def url(self):
         return f"http://127.0.0.1:{self.port}/"
 
-    def requests(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/nginx_status", timeout=5) as r:
-            text = r.read().decode()
-        return int(text.splitlines()[2].split()[2])
+    def requests(self, attempts=3):
+        for attempt in range(attempts):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/nginx_status", timeout=10) as r:
+                    text = r.read().decode()
+                return int(text.splitlines()[2].split()[2])
+            except OSError:
+                # A machine busy with other work can leave one read unanswered for seconds.
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.2)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -167,7 +174,7 @@ def run_one(args, nginx, generator, load, argv, ready, delay, window, timeout, l
             nginx_us=(n1 - n0) * 1e6 / requests,
             others_core=max(0.0, (b1 - b0) - (c1 - c0) - (n1 - n0)) / seconds,
         )
-    except (RuntimeError, subprocess.TimeoutExpired) as error:
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
         row["error"] = str(error)
     finally:
         if proc.poll() is None:
