@@ -226,7 +226,7 @@ internal static class CommandRunner
             Console.WriteLine(Invariant(
                 $"{run.Result.Requests} requests, {run.Result.Errors} errors, {run.Result.AchievedRate:0.#}/s; latency ms p50 {overall.P50Ms:0.###} p99 {overall.P99Ms:0.###} p99.9 {overall.P999Ms:0.###} max {overall.MaxMs:0.###}"));
             Console.WriteLine(run.Result.Schedule.Describe());
-            Console.WriteLine(Invariant($"tool GC: {run.Result.ToolGc.Collections} collections, {run.Result.ToolGc.Paused.TotalMilliseconds:0.#} ms paused"));
+            Console.WriteLine(Invariant($"tool: {run.Result.Tool.Describe(run.Result.Requests, run.Result.Elapsed)}"));
         }
 
         Console.WriteLine($"report: {files[0]}");

@@ -177,7 +177,7 @@ internal static class MarkdownReport
         markdown.AppendLine(Invariant(
             $"- Iterations: {iterations.Started} started, {iterations.Failed} failed, {iterations.Cancelled} cancelled at the end{(iterations.FirstFailure is { } first ? $" (first failure: {first})" : string.Empty)}"));
         markdown.AppendLine(Invariant(
-            $"- Tool GC: {result.ToolGc.Collections} collections ({result.ToolGc.Gen2Collections} full), {Ms(result.ToolGc.Paused.TotalMilliseconds)} ms paused in total"));
+            $"- The tool's own cost: {result.Tool.Describe(result.Requests, result.Elapsed)}"));
         markdown.AppendLine(Invariant($"- {(result.Schedule.Kept ? string.Empty : "**")}{result.Schedule.Describe()}{(result.Schedule.Kept ? string.Empty : "**")}"));
         markdown.AppendLine();
 
