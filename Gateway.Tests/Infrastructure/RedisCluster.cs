@@ -58,6 +58,9 @@ public sealed class RedisCluster : IAsyncDisposable
     public const int SlotCount = 16384;
 
     private static readonly TimeSpan StartBound = TimeSpan.FromSeconds(90);
+
+    /// <summary>The longest any node may live, whatever happens to the test host.</summary>
+    private static readonly TimeSpan MaxLifetime = TimeSpan.FromMinutes(30);
     private readonly string _server;
     private readonly string _cli;
     private readonly List<RedisClusterNode> _nodes;
@@ -275,7 +278,10 @@ public sealed class RedisCluster : IAsyncDisposable
     private async Task StartProcessAsync(RedisClusterNode node)
     {
         var port = node.Port.ToString(CultureInfo.InvariantCulture);
-        var info = new ProcessStartInfo(_server)
+        // Under coreutils' timeout, so a server outlives a test host that dies without disposing it by
+        // MaxLifetime at most (dispose and process exit kill it long before).
+        var bounded = RedisServer.Which("timeout");
+        var info = new ProcessStartInfo(bounded ?? _server)
         {
             ArgumentList =
             {
@@ -295,6 +301,11 @@ public sealed class RedisCluster : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        if (bounded is not null)
+        {
+            foreach (var arg in new[] { _server, ((int)MaxLifetime.TotalSeconds).ToString(CultureInfo.InvariantCulture), "--signal=KILL" })
+                info.ArgumentList.Insert(0, arg);
+        }
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + _server);
         process.OutputDataReceived += (_, e) => node.Record(e.Data);
         process.ErrorDataReceived += (_, e) => node.Record(e.Data);
