@@ -32,6 +32,9 @@ public sealed class RedisClusterNode
 
     internal Process? Process { get; set; }
 
+    /// <summary>The redis-server pid while the node is frozen by <see cref="RedisCluster.PauseAsync"/>.</summary>
+    internal int? PausedPid { get; set; }
+
     /// <summary>The last lines the server wrote (its log goes to stdout), for failure messages.</summary>
     internal string OutputTail => string.Join('\n', _output);
 
@@ -178,6 +181,36 @@ public sealed class RedisCluster : IAsyncDisposable
         await node.Process.WaitForExitAsync(cts.Token);
         node.Process.Dispose();
         node.Process = null;
+        node.PausedPid = null;
+    }
+
+    /// <summary>
+    /// Freezes the node with SIGSTOP: its sockets stay open but it answers nothing, like a hung or
+    /// partitioned server (clients see no disconnect, only silence). <see cref="ResumeAsync"/> undoes it.
+    /// </summary>
+    public async Task PauseAsync(RedisClusterNode node)
+    {
+        if (!_nodes.Contains(node) || !node.IsRunning)
+            throw new ArgumentException($"{node} is not a running node of this cluster", nameof(node));
+        // The process we started may be timeout(1); the server reports its own pid.
+        node.PausedPid = int.Parse(Field(await RespConnection.TextAsync(node.Port, "INFO", "server"), "process_id"), CultureInfo.InvariantCulture);
+        await SignalAsync(node.PausedPid.Value, "STOP");
+    }
+
+    /// <summary>Lets a node frozen by <see cref="PauseAsync"/> run again.</summary>
+    public async Task ResumeAsync(RedisClusterNode node)
+    {
+        if (!_nodes.Contains(node) || node.PausedPid is not { } pid)
+            throw new InvalidOperationException($"{node} is not paused");
+        await SignalAsync(pid, "CONT");
+        node.PausedPid = null;
+    }
+
+    /// <summary>The masters and the slot ranges they serve, per CLUSTER NODES of a running node.</summary>
+    public async Task<IReadOnlyList<(int From, int To, RedisClusterNode Master)>> SlotRangesAsync()
+    {
+        var view = await ViewAsync(_nodes.First(n => n.IsRunning));
+        return [.. view.Entries.Where(e => e.Flags.Contains("master") && !e.Failing).SelectMany(e => e.Slots.Select(r => (r.From, r.To, NodeOnPort(e.Port))))];
     }
 
     /// <summary>
@@ -273,6 +306,16 @@ public sealed class RedisCluster : IAsyncDisposable
                 await Task.Delay(200);
             }
         }
+    }
+
+    private static async Task SignalAsync(int pid, string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-" + signal, pid.ToString(CultureInfo.InvariantCulture) } })
+            ?? throw new InvalidOperationException("could not run kill");
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await kill.WaitForExitAsync(cts.Token);
+        if (kill.ExitCode != 0)
+            throw new InvalidOperationException($"kill -{signal} {pid} exited with {kill.ExitCode}");
     }
 
     private async Task StartProcessAsync(RedisClusterNode node)
