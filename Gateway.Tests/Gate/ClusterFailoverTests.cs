@@ -30,10 +30,26 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
     public async Task MasterOfTheRoomKilledUnderLoad_ClientsGetOnly503OrGraceful_AdmittedKeepGoing_ReplicatedPlacesSurvive_QueueRecovers()
     {
         await using var cluster = await RedisCluster.StartNewAsync(nodeTimeoutMs: 1500);
+        var ranges = await cluster.SlotRangesAsync();
+        int MasterPortOf(string roomId)
+        {
+            var slot = RedisCluster.SlotOf(RoomKeys.For(roomId)[RoomKey.Queue]!);
+            return ranges.Single(r => r.From <= slot && slot <= r.To).Master.Port;
+        }
         // Four admissions at once, then (almost) no refill: everyone else waits through the whole test, and
-        // nobody is dropped for not polling while it runs.
+        // nobody is dropped for not polling while it runs. A second room, on another master, shows what the
+        // failover does to rooms whose master did not fail.
+        var bystander = "";
         await using var first = await GatewayTestBed.StartAsync(cluster.ConnectionString, capacity: 4, refill: 0.01, configure: s =>
-            s[s.Keys.Single(k => k.EndsWith(":Capacity", StringComparison.Ordinal)).Replace(":Capacity", ":AbandonAfter", StringComparison.Ordinal)] = "00:05:00");
+        {
+            var capacity = s.Keys.Single(k => k.EndsWith(":Capacity", StringComparison.Ordinal));
+            s[capacity.Replace(":Capacity", ":AbandonAfter", StringComparison.Ordinal)] = "00:05:00";
+            var home = MasterPortOf(capacity.Split(':')[2]);
+            bystander = Enumerable.Range(0, 1000).Select(_ => "b" + Guid.NewGuid().ToString("N")[..10]).First(id => MasterPortOf(id) != home);
+            s[$"WaitingRoom:Rooms:{bystander}:Capacity"] = "4";
+            s[$"WaitingRoom:Rooms:{bystander}:RefillPerSecond"] = "0.01";
+            s[$"WaitingRoom:Rooms:{bystander}:AbandonAfter"] = "00:05:00";
+        });
         await using var second = await GatewayHost.StartAsync(cluster.ConnectionString, first.Settings);
         // No cookie jars: every join is a new caller (a new browser), never the repeat of an earlier one.
         using var http1 = first.Gateway.CreateClient(useCookies: false);
@@ -47,7 +63,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         var tokens = first.Gateway.Services.GetRequiredService<WaitingTokens>();
         string PlaceOf(string token) => tokens.TryRead(token, out _, out var place) ? place : throw new InvalidOperationException("not a waiting token: " + token);
         var master = await cluster.MasterForSlotAsync(slot);
-        output.WriteLine($"room {room}: slot {slot} on master {master}, replicas {string.Join(", ", await cluster.ReplicasOfAsync(master))}");
+        output.WriteLine($"room {room}: slot {slot} on master {master}, replicas {string.Join(", ", await cluster.ReplicasOfAsync(master))}; bystander room {bystander} on master 127.0.0.1:{MasterPortOf(bystander)}");
 
         // Admitted users, then users who wait; the replica acknowledges all of it before the load starts.
         var admissions = new List<string>();
@@ -70,7 +86,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             Assert.True(acknowledged is >= 1L, $"no replica acknowledged the early joins (WAIT answered {acknowledged})");
         }
 
-        var run = new LoadRun(instances, room, admissions, early);
+        var run = new LoadRun(instances, room, bystander, admissions, early);
         using var stop = new CancellationTokenSource();
         var load = run.RunAsync(stop.Token);
         await Task.Delay(TimeSpan.FromSeconds(3));
@@ -99,14 +115,19 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         var firstFailure = failures.Count > 0 ? failures.Min(s => s.Start) : double.NaN;
         var lastFailure = failures.Count > 0 ? failures.Max(s => s.End) : double.NaN;
         var acknowledgedBeforeKill = joins.Where(j => j.AckedAt < killAt).ToList();
-        output.WriteLine($"load: {samples.Count} requests in {run.Now:F1} s ({samples.Count / run.Now:F0}/s): {Count(samples, "join")} joins, {Count(samples, "status")} status polls, {Count(samples, "gated")} gated");
+        output.WriteLine($"load: {samples.Count} requests in {run.Now:F1} s ({samples.Count / run.Now:F0}/s): {Count(samples, "join")} joins, {Count(samples, "status")} status polls, {Count(samples, "gated")} gated, {Count(samples, "bystander")} joins of the bystander room, {Count(samples, "ready")} /readyz");
         output.WriteLine($"kill at t={killAt:F2} s; cluster promoted {promoted} after {failoverAt - killAt:F2} s; joins and status answered normally on both instances again after {recoveredAt - killAt:F2} s");
         output.WriteLine(failures.Count == 0
             ? "clients saw no unavailability"
             : $"clients saw unavailability from t={firstFailure:F2} to t={lastFailure:F2} s: {lastFailure - firstFailure:F2} s ({lastFailure - killAt:F2} s after the kill)");
-        output.WriteLine($"503 answers: {samples.Count(s => s.Status == 503)} (joins {samples.Count(s => s.Kind == "join" && s.Status == 503)}), graceful degraded status answers: {samples.Count(s => s.Degraded)}, 404 on status: {samples.Count(s => s.Kind == "status" && s.Status == 404)}");
+        output.WriteLine($"503 answers in the room: {samples.Count(s => s.Unavailable && s.Status == 503)} (joins {samples.Count(s => s.Kind == "join" && s.Status == 503)}), graceful degraded status answers: {samples.Count(s => s.Degraded)}, 404 on status: {samples.Count(s => s.Kind == "status" && s.Status == 404)}");
         var window = samples.Where(s => s.Start >= killAt && s.End <= recoveredAt).ToList();
-        output.WriteLine("slowest answer during the outage: " + string.Join(", ", window.GroupBy(s => s.Kind).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Max(s => s.End - s.Start) * 1000:F0} ms")));
+        output.WriteLine("answers during the outage (p95 / slowest): " + string.Join(", ", window.GroupBy(s => s.Kind).OrderBy(g => g.Key).Select(g => $"{g.Key} {Percentile(g, 0.95):F0} / {Percentile(g, 1):F0} ms")));
+        var bystanderDown = samples.Where(s => s.Kind == "bystander" && s.Status != 202).ToList();
+        output.WriteLine(bystanderDown.Count == 0
+            ? "bystander room (another master): every join answered 202"
+            : $"bystander room (another master): {bystanderDown.Count} joins not 202 ({string.Join(", ", bystanderDown.GroupBy(s => s.Status).Select(g => $"{g.Count()} x {g.Key}"))}), from t={bystanderDown.Min(s => s.Start) - killAt:F2} to t={bystanderDown.Max(s => s.End) - killAt:F2} s after the kill");
+        output.WriteLine($"/readyz: {Count(samples, "ready")} probes, not 200: {samples.Count(s => s.Kind == "ready" && s.Status != 200)}");
         output.WriteLine($"gated requests by admitted users: {Count(samples, "gated")}, of them during the outage window: {samples.Count(s => s.Kind == "gated" && s.Start >= killAt && s.End <= recoveredAt)}, not 200: {samples.Count(s => s.Kind == "gated" && s.Status != 200)}");
         output.WriteLine($"places: early (replicated, WAIT-acknowledged) {earlyPresent.Count(p => p)}/{early.Count} survived; acknowledged joins {joins.Count} ({acknowledgedBeforeKill.Count} before the kill, {acknowledgedBeforeKill.Count(j => j.AckedAt > killAt - 1)} in its last second), lost {lost.Count} ({lost.Count(j => j.AckedAt > killAt - 1 && j.AckedAt < killAt)} of those in the last second, {lost.Count(j => j.AckedAt >= killAt)} acknowledged after the kill was sent)");
         foreach (var gone in lost.Take(10))
@@ -118,9 +139,11 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         Assert.True(hangs.Count == 0, $"{hangs.Count} requests failed without an HTTP answer within {ClientTimeout.TotalSeconds} s, e.g. {hangs.FirstOrDefault()?.Detail}");
         var broken = samples.Where(s => s.Status >= 500 && s.Status != 503).ToList();
         Assert.True(broken.Count == 0, $"{broken.Count} answers were 5xx other than 503, e.g. {broken.FirstOrDefault()}");
-        Assert.All(samples.Where(s => s.Status == 503), s => Assert.True(s.RetryAfter && s.ErrorShape, $"a 503 without Retry-After or the error shape: {s}"));
+        Assert.All(samples.Where(s => s.Status == 503 && s.Kind != "ready"), s => Assert.True(s.RetryAfter && s.ErrorShape, $"a 503 without Retry-After or the error shape: {s}"));
         Assert.All(samples.Where(s => s.Degraded), s => Assert.True(s.RetryAfter, $"a degraded status without Retry-After: {s}"));
-        Assert.All(samples.Where(s => s.Kind == "join"), s => Assert.True(s.Status is 202 or 503, $"join answered {s}"));
+        Assert.All(samples.Where(s => s.Kind is "join" or "bystander"), s => Assert.True(s.Status is 202 or 503, $"join answered {s}"));
+        // One master failing over is not a reason to leave the load balancer's rotation (docs/ARCHITECTURE.md).
+        Assert.All(samples.Where(s => s.Kind == "ready"), s => Assert.True(s.Status == 200, $"/readyz answered {s}"));
         // 404 is the honest answer for a place the failover lost; never before the kill.
         Assert.All(samples.Where(s => s.Kind == "status"), s => Assert.True(s.Status == 200 || (s.Status == 404 && s.ErrorShape && s.End > killAt), $"status answered {s}"));
         Assert.All(samples.Where(s => s.Kind == "gated"), s => Assert.True(s.Status == 200, $"an admitted user was refused: {s}"));
@@ -150,6 +173,38 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.Accepted, (await new QueueClient(http2).JoinAsync(room, "after-restart")).Status);
     }
 
+    [Fact]
+    public async Task Readiness_OneMasterHung_StaysReady_NoNodeAnswering_NotReady()
+    {
+        await using var cluster = await RedisCluster.StartNewAsync(nodeTimeoutMs: 1500);
+        await using var bed = await GatewayTestBed.StartAsync(cluster.ConnectionString);
+        using var http = bed.Gateway.CreateClient();
+        http.Timeout = ClientTimeout;
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/readyz")).StatusCode);
+
+        // A hung master keeps its connections open and answers nothing: before, during and after the cluster
+        // fails it over, the other masters answer, so the instance stays in rotation.
+        var hung = (await cluster.SlotRangesAsync())[0].Master;
+        await cluster.PauseAsync(hung);
+        var answers = new List<HttpStatusCode>();
+        for (var i = 0; i < 30; i++)
+        {
+            using var response = await http.GetAsync("/readyz");
+            answers.Add(response.StatusCode);
+            await Task.Delay(100);
+        }
+        await cluster.ResumeAsync(hung);
+        output.WriteLine($"/readyz while {hung} was frozen: {string.Join(", ", answers.GroupBy(a => a).Select(g => $"{g.Count()} x {(int)g.Key}"))}");
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a));
+        await cluster.WaitUntilHealthyAsync(TimeSpan.FromSeconds(60));
+
+        // No node answers at all: this instance cannot reach the store.
+        foreach (var node in cluster.Nodes)
+            await cluster.KillAsync(node);
+        await Eventually.TrueAsync(async () => (await http.GetAsync("/readyz")).StatusCode == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(30), "readyz turns 503");
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
+    }
+
     /// <summary>Joins and status through both instances every 100 ms until all four answer normally; returns when (run clock).</summary>
     private static async Task<double> RecoveryProbeAsync(LoadRun run, string room, List<string> early)
     {
@@ -173,6 +228,13 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
 
     private static int Count(List<Sample> samples, string kind) => samples.Count(s => s.Kind == kind);
 
+    /// <summary>The duration (ms) below which <paramref name="q"/> of the answers came (1 = the slowest).</summary>
+    private static double Percentile(IEnumerable<Sample> samples, double q)
+    {
+        var ms = samples.Select(s => (s.End - s.Start) * 1000).Order().ToList();
+        return ms[Math.Clamp((int)Math.Ceiling(q * ms.Count) - 1, 0, ms.Count - 1)];
+    }
+
     private static string Timeline(List<Sample> samples, double killAt)
     {
         var text = new StringBuilder();
@@ -180,7 +242,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         {
             text.Append(CultureInfo.InvariantCulture, $"[{bucket.Key:+0;-0}s ok {bucket.Count(s => !s.Unavailable)}");
             if (bucket.Any(s => s.Unavailable))
-                text.Append(CultureInfo.InvariantCulture, $", 503 {bucket.Count(s => s.Status == 503)}, degraded {bucket.Count(s => s.Degraded)}");
+                text.Append(CultureInfo.InvariantCulture, $", 503 {bucket.Count(s => s.Unavailable && s.Status == 503)}, degraded {bucket.Count(s => s.Degraded)}");
             text.Append("] ");
         }
         return text.ToString();
@@ -189,8 +251,8 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
     /// <summary>One request and what came back; Status -1 = no HTTP answer (timeout, connection error).</summary>
     private sealed record Sample(string Kind, double Start, double End, int Status, bool RetryAfter, bool ErrorShape, bool Degraded, string? Detail)
     {
-        /// <summary>The store was unavailable to this request: 503, or the graceful degraded status.</summary>
-        public bool Unavailable => Status == 503 || Degraded;
+        /// <summary>The store was unavailable to this request to the room: 503, or the graceful degraded status.</summary>
+        public bool Unavailable => Kind is "join" or "status" && (Status == 503 || Degraded);
     }
 
     private sealed record AcknowledgedJoin(string Token, double AckedAt);
@@ -200,7 +262,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
     /// spread over both instances by a fixed set of workers, each pausing between requests (a few hundred per
     /// second at most, on loopback).
     /// </summary>
-    private sealed class LoadRun(HttpClient[] instances, string room, List<string> admissions, List<string> early)
+    private sealed class LoadRun(HttpClient[] instances, string room, string bystander, List<string> admissions, List<string> early)
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly List<string> _joined = [];
@@ -229,16 +291,19 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
                 workers.Add(WorkerAsync(10 + w, (_, http) => JoinAsync(http, room, $"load-{Interlocked.Increment(ref _users)}"), stop));
             for (var w = 0; w < 2; w++)
                 workers.Add(WorkerAsync(20 + w, (random, http) => GatedAsync(http, admissions[random.Next(admissions.Count)]), stop));
+            workers.Add(WorkerAsync(30, (_, http) => JoinAsync(http, bystander, $"bystander-{Interlocked.Increment(ref _users)}", "bystander"), stop));
+            workers.Add(WorkerAsync(40, (_, http) => SendAsync("ready", http, () => new HttpRequestMessage(HttpMethod.Get, "/readyz")), stop));
             return Task.WhenAll(workers);
         }
 
-        public async Task<Sample> JoinAsync(HttpClient http, string room, string user)
+        /// <summary>A join by a new caller (no identity cookie); the room's acknowledged places are remembered.</summary>
+        public async Task<Sample> JoinAsync(HttpClient http, string room, string user, string kind = "join")
         {
-            var (sample, body) = await SendAsync("join", http, () => new HttpRequestMessage(HttpMethod.Post, "/api/v1/queue/join")
+            var (sample, body) = await SendAsync(kind, http, () => new HttpRequestMessage(HttpMethod.Post, "/api/v1/queue/join")
             {
                 Content = JsonContent.Create(new Dictionary<string, string> { ["event_id"] = room, ["user_id"] = user }),
             });
-            if (sample.Status == 202 && body?["waiting_token"]?.GetValue<string>() is { } token)
+            if (kind == "join" && sample.Status == 202 && body?["waiting_token"]?.GetValue<string>() is { } token)
             {
                 AcknowledgedJoins.Enqueue(new AcknowledgedJoin(token, sample.End));
                 lock (_joined)
@@ -277,7 +342,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
                 using var response = await http.SendAsync(request);
                 var text = await response.Content.ReadAsStringAsync();
                 JsonObject? body = null;
-                if (kind != "gated")
+                if (kind is not ("gated" or "ready"))
                 {
                     try
                     {
