@@ -260,6 +260,44 @@ public sealed class RedisCluster : IAsyncDisposable
         await WaitUntilHealthyAsync(timeout ?? TimeSpan.FromSeconds(60));
     }
 
+    /// <summary>
+    /// Waits until <paramref name="replica"/> replicates <paramref name="master"/> with its link up and every
+    /// running node's view says so. A restarted master passes through an empty-master state first, and the
+    /// other nodes learn its new role by gossip, so this can lag <see cref="RestartAsync"/>'s health check.
+    /// </summary>
+    public async Task WaitForReplicaAsync(RedisClusterNode replica, RedisClusterNode master, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var last = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                var replication = await RespConnection.TextAsync(replica.Port, "INFO", "replication");
+                last = $"{replica.EndPoint}: role {Field(replication, "role")}, master port {Field(replication, "master_port")}, link {Field(replication, "master_link_status")}";
+                if (Field(replication, "role") == "slave" && Field(replication, "master_port") == master.Port.ToString(CultureInfo.InvariantCulture)
+                    && Field(replication, "master_link_status") == "up")
+                {
+                    var disagreeing = new List<string>();
+                    foreach (var node in _nodes.Where(n => n.IsRunning))
+                    {
+                        if ((await ViewAsync(node)).Entries.FirstOrDefault(e => e.Port == replica.Port)?.MasterId != master.Id)
+                            disagreeing.Add(node.EndPoint);
+                    }
+                    if (disagreeing.Count == 0)
+                        return;
+                    last = $"{string.Join(", ", disagreeing)} do not yet see {replica.EndPoint} as a replica of {master.EndPoint}";
+                }
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or InvalidOperationException)
+            {
+                last = ex.Message;
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"{replica} did not become a replica of {master} in {timeout.TotalSeconds:F0} s; last seen: {last}\n{Diagnostics()}");
+    }
+
     /// <summary>Waits until every running node says <c>cluster_state:ok</c> with all slots served and every replica is in sync.</summary>
     public async Task WaitUntilHealthyAsync(TimeSpan timeout)
     {
