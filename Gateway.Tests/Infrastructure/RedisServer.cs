@@ -101,7 +101,7 @@ public sealed class RedisServer : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static string? Which(string name) =>
+    internal static string? Which(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
             .Concat(["/usr/bin", "/usr/local/bin", "/usr/sbin"])
             .Select(dir => Path.Combine(dir, name))

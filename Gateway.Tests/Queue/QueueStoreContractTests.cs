@@ -327,7 +327,9 @@ public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where 
         await Store.EnterAsync(other, second.Id, "aid-s");
         await Store.RecordFirstEtaAsync(other, second.Id, 10);
         await Store.RevokeAsync(other, entered.AdmissionId);
-        await Store.SetOverridesAsync(other, new Dictionary<string, string?> { ["refill"] = "5" });
+        // Any override creates the control key; a slow one, so no token refills before the tick (at 5/s a pause
+        // of 200 ms on a loaded machine promoted "third" and emptied the queue key this test looks for).
+        await Store.SetOverridesAsync(other, new Dictionary<string, string?> { ["refill"] = "0.001" });
         await TickAsync(room);
         await TickAsync(other);
 
