@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Gateway.Admission.Eta;
 using Gateway.Admission.Rooms;
+using Gateway.Admission.Tokens;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -30,13 +31,17 @@ internal sealed class WaitingRoomPage : IDisposable
     private static readonly Lazy<PageTemplate> BuiltIn = new(LoadBuiltIn);
 
     private readonly RoomRegistry _rooms;
+    private readonly CallerIdentity _identity;
+    private readonly IOptionsMonitor<WaitingRoomOptions> _waitingRoom;
     private readonly string _contentRoot;
     private readonly IDisposable? _subscription;
     private volatile BoundPage _page;
 
-    public WaitingRoomPage(IOptionsMonitor<PageOptions> options, RoomRegistry rooms, IHostEnvironment environment)
+    public WaitingRoomPage(IOptionsMonitor<PageOptions> options, RoomRegistry rooms, IHostEnvironment environment, CallerIdentity identity, IOptionsMonitor<WaitingRoomOptions> waitingRoom)
     {
         _rooms = rooms;
+        _identity = identity;
+        _waitingRoom = waitingRoom;
         _contentRoot = environment.ContentRootPath;
         _page = Bind(options.CurrentValue);
         _subscription = options.OnChange(o => _page = Bind(o));
@@ -85,6 +90,11 @@ internal sealed class WaitingRoomPage : IDisposable
             response.StatusCode = StatusCodes.Status404NotFound;
             return response.WriteAsync(NotFoundPage(nonce), context.RequestAborted);
         }
+
+        // The browser's identity comes with the page, before any join: two tabs opened at the same moment then
+        // join as one caller and share one place.
+        if (_identity.Read(context.Request.Cookies[CallerIdentity.CookieName]) is null)
+            response.Cookies.Append(CallerIdentity.CookieName, _identity.Mint().Cookie, Api.Cookies.Options(context, _waitingRoom.CurrentValue, CallerIdentity.CookieLifetime));
 
         var config = new PageConfig(room.Id, ReturnPath(context.Request.Query["return"].ToString()), LeaveWorker.Path,
             ProofOfWorkWorker.Path, room.Options.ProofOfWork.Enabled);
