@@ -25,6 +25,22 @@ public sealed class QueueApiTests(RedisServerFixture redis) : IClassFixture<Redi
         Assert.False(string.IsNullOrWhiteSpace(error["trace_id"]!.GetValue<string>()));
     }
 
+    [Theory]
+    [InlineData("GET", "/api/v1/queue/join", 405, "METHOD_NOT_ALLOWED")]
+    [InlineData("PROPFIND", "/api/v1/queue/status", 405, "METHOD_NOT_ALLOWED")]
+    [InlineData("POST", "/api/v1/queue/nope", 404, "NOT_FOUND")]
+    [InlineData("GET", "/nothing-here", 404, "NOT_FOUND")]
+    public async Task UnknownPathOrMethod_IsRefusedInTheErrorShape(string method, string path, int status, string code)
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null);
+        using var response = await bed.Client.Http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        Assert.Equal(status, (int)response.StatusCode);
+        var error = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+        Assert.Equal(code, error["code"]!.GetValue<string>());
+        Assert.False(string.IsNullOrWhiteSpace(error["trace_id"]!.GetValue<string>()));
+    }
+
     [Fact]
     public async Task Join_UnknownEvent_Is404_AndBadUserIdOrIdempotencyKey_Is400()
     {
