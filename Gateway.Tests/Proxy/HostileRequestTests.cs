@@ -45,8 +45,10 @@ public sealed partial class HostileRequestTests(RedisServerFixture redis, ITestO
             settings["WaitingRoom:Rooms:other:RefillPerSecond"] = "1";
             settings["WaitingRoom:Identity:Keys:0:Id"] = "origin";
             settings["WaitingRoom:Identity:Keys:0:Secret"] = TestConfig.TestSecret;
-            // A store answer slowed by a busy machine is not the client's doing: keep 503 STORE_UNAVAILABLE out of this test.
+            // A store answer slowed by a busy machine is not the client's doing: keep 503 STORE_UNAVAILABLE (and an
+            // Unhealthy readiness check, logged at Error) out of this test.
             settings["Store:OperationTimeout"] = "00:00:05";
+            settings["Store:ReadinessTimeout"] = "00:00:05";
             // On Redis the connection is a trusted proxy, so the forwarded-header garbage is parsed too.
             if (store == "redis")
                 settings["ForwardedHeaders:KnownProxies:0"] = "127.0.0.1";
