@@ -36,6 +36,7 @@ public static class GatewayApp
 
         var app = builder.Build();
         app.UseMiddleware<UnhandledErrors>();
+        app.UseMiddleware<RoutingRefusals>();
         // Empty KnownProxies/KnownNetworks in ASP.NET Core means "trust every proxy", so the middleware runs only
         // when the operator names the proxies in front; otherwise a spoofed X-Forwarded-For is simply ignored.
         if (app.Services.GetRequiredService<IOptions<ForwardedHeadersSettings>>().Value.Any)

@@ -21,7 +21,7 @@ public sealed class ConfigurationTests
     [InlineData("Forwarding:MaxConnectionsPerServer", "0", "Forwarding:MaxConnectionsPerServer is 0")]
     public async Task InvalidEdit_OnReload_IsRejectedNamingTheKey_TheLastGoodStays_AndTheGatewayKeepsServing(string key, string value, string logged)
     {
-        var logs = new LogCapture();
+        var logs = new CapturedLogs();
         await using var bed = await GatewayTestBed.StartAsync(null, capacity: 3, refill: 0.001, host: b => b.Logging.AddProvider(logs));
         key = key.Replace("{room}", bed.Room, StringComparison.Ordinal);
         logged = logged.Replace("{room}", bed.Room, StringComparison.Ordinal);
@@ -63,7 +63,7 @@ public sealed class ConfigurationTests
     [Fact]
     public async Task EmbeddedStore_RefusesClientsWithoutItsPassword()
     {
-        var logs = new LogCapture();
+        var logs = new CapturedLogs();
         await using var bed = await GatewayTestBed.StartAsync(null, host: b => b.Logging.AddProvider(logs));
         var started = logs.Entries.First(e => e.EventId.Id == 1 && e.Message.StartsWith("Embedded store started", StringComparison.Ordinal));
         var port = int.Parse(System.Text.RegularExpressions.Regex.Match(started.Message, @"127\.0\.0\.1:(\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);

@@ -3,12 +3,15 @@ using Microsoft.Extensions.Logging;
 
 namespace Gateway.Tests.Infrastructure;
 
-/// <summary>A logger provider that keeps every formatted message (with its level), for tests that read the log.</summary>
+/// <summary>
+/// A logger provider that keeps every entry a gateway writes (all levels, every category), so a test can assert
+/// what was logged: <c>GatewayHost.StartAsync(..., configure: b => b.Logging.AddProvider(logs))</c>.
+/// </summary>
 public sealed class CapturedLogs : ILoggerProvider
 {
-    private readonly ConcurrentQueue<(LogLevel Level, string Category, string Message)> _entries = new();
+    private readonly ConcurrentQueue<Entry> _entries = new();
 
-    public IReadOnlyCollection<(LogLevel Level, string Category, string Message)> Entries => _entries;
+    public IReadOnlyCollection<Entry> Entries => [.. _entries];
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
@@ -16,16 +19,22 @@ public sealed class CapturedLogs : ILoggerProvider
     {
     }
 
+    /// <summary>Waits until an entry matches (reloads and ticks log asynchronously).</summary>
+    public Task WaitForAsync(Func<Entry, bool> match, string because) =>
+        Eventually.TrueAsync(() => Task.FromResult(_entries.Any(match)), because: because);
+
+    public sealed record Entry(LogLevel Level, string Category, EventId EventId, string Message, Exception? Exception)
+    {
+        public override string ToString() => $"{Level} {Category}[{EventId.Id}]: {Message}{(Exception is null ? "" : Environment.NewLine + Exception)}";
+    }
+
     private sealed class Logger(CapturedLogs owner, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (IsEnabled(logLevel))
-                owner._entries.Enqueue((logLevel, category, formatter(state, exception)));
-        }
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            owner._entries.Enqueue(new Entry(logLevel, category, eventId, formatter(state, exception), exception));
     }
 }
