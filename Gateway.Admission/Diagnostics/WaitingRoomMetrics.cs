@@ -31,6 +31,7 @@ internal sealed class WaitingRoomMetrics : IDisposable
     private readonly Histogram<long> _position;
     private readonly Histogram<double> _etaAccuracy;
     private readonly Counter<long> _revocations;
+    private readonly Counter<long> _adaptiveChanges;
 
     public WaitingRoomMetrics(IMeterFactory meterFactory)
     {
@@ -51,6 +52,7 @@ internal sealed class WaitingRoomMetrics : IDisposable
         _etaAccuracy = _meter.CreateHistogram<double>("waitingroom.eta.accuracy", unit: "1", description: "Per admitted user: max(0, 1 - |first ETA - actual wait| / actual wait).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 1] });
         _revocations = _meter.CreateCounter<long>("waitingroom.revocations", description: "Admissions ended before their expiry, by source (admin, origin, leave).");
+        _adaptiveChanges = _meter.CreateCounter<long>("waitingroom.adaptive.changes", description: "Changes of a room's adaptive rate by this instance's reports, by action (decrease, increase, pause, resume, off).");
         _meter.CreateObservableGauge("waitingroom.queue.length", () => Observe(g => g.Waiting), description: "People in line (waiting, not yet ready), from the last tick.");
         _meter.CreateObservableGauge("waitingroom.prequeue.length", () => Observe(g => g.Prequeued), description: "People in the pre-queue not yet placed in line, from the last tick.");
         _meter.CreateObservableGauge("waitingroom.ready", () => Observe(g => g.Ready), description: "People whose admission is reserved but who have not entered yet, from the last tick.");
@@ -104,6 +106,16 @@ internal sealed class WaitingRoomMetrics : IDisposable
     public void Position(string room, long position) => _position.Record(position, Tag("room", room));
 
     public void EtaAccuracy(string room, double accuracy) => _etaAccuracy.Record(accuracy, Tag("room", room));
+
+    public void AdaptiveChange(string room, Queue.AdaptAction action) =>
+        _adaptiveChanges.Add(1, Tag("room", room), Tag("action", action switch
+        {
+            Queue.AdaptAction.Decrease => "decrease",
+            Queue.AdaptAction.Increase => "increase",
+            Queue.AdaptAction.Pause => "pause",
+            Queue.AdaptAction.Resume => "resume",
+            _ => "off",
+        }));
 
     public void Revoked(string room, string source) => _revocations.Add(1, Tag("room", room), Tag("source", source));
 

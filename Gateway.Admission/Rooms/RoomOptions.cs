@@ -1,3 +1,5 @@
+using Gateway.Admission.Adaptive;
+
 namespace Gateway.Admission.Rooms;
 
 /// <summary>One waiting room (an event), bound from <c>WaitingRoom:Rooms:&lt;eventId&gt;</c>.</summary>
@@ -32,4 +34,7 @@ public sealed record RoomOptions
 
     /// <summary>After this instant joins get 403 ROOM_CLOSED; people in line keep their places. Unset = never.</summary>
     public DateTimeOffset? JoinsCloseAt { get; init; }
+
+    /// <summary>Adaptive admission: the backends the room's routes forward to set its pace (off by default).</summary>
+    public AdaptiveOptions Adaptive { get; init; } = new();
 }
