@@ -9,7 +9,8 @@ namespace Gateway.Admission.Adaptive;
 /// so the maths is tested under a fake clock.
 /// <para>
 /// A verdict judges half a control period of traffic. After the rate changes (whoever changed it) the next
-/// half period is not judged: its backend calls come from people admitted at the old rate. A breaker of one
+/// half period is not judged (a whole one after a decrease): its backend calls come from people admitted at
+/// the old rate. A breaker of one
 /// of the room's clusters being open is reported at once (and again every second while it lasts), whatever
 /// the window.
 /// </para>
@@ -79,11 +80,14 @@ internal sealed class AdaptiveController
         return Sent(now, report);
     }
 
-    /// <summary>Takes in the store's answer: when the rate changed, the next half period is not judged.</summary>
+    /// <summary>
+    /// Takes in the store's answer. When the rate changed, the next half period (a whole one after a decrease,
+    /// whose overload may still arrive from people admitted before it) is not judged.
+    /// </summary>
     public void Applied(DateTimeOffset now, AdaptResult result, AdaptiveOptions options)
     {
         if (_knowsRate && result.RatePerSecond != _rate)
-            Settle(now, options.ControlPeriod / 2);
+            Settle(now, result.RatePerSecond < _rate ? options.ControlPeriod : options.ControlPeriod / 2);
         _rate = result.RatePerSecond;
         _knowsRate = true;
     }

@@ -2,20 +2,21 @@ namespace Gateway.Admission.Adaptive;
 
 /// <summary>
 /// Adaptive admission of one room, bound from <c>WaitingRoom:Rooms:&lt;eventId&gt;:Adaptive</c>: the backends set
-/// the pace. While on, the room admits between <see cref="Floor"/> and its configured (or overridden) rate,
-/// lowering the rate when the clusters its routes forward to answer with overload (5xx, 429) or slowly, and
-/// raising it step by step while they cope; a cluster's open circuit breaker pauses admissions. Off by default.
-/// See docs/ADAPTIVE.md.
+/// the pace. While on, the room admits between <see cref="Floor"/> and its configured (or overridden) rate: it
+/// starts at the floor and doubles the rate each period while the clusters its routes forward to cope, lowers it
+/// when they answer with overload (5xx, 429) or slowly (multiplicative decrease), then raises it step by step
+/// (additive increase); a cluster's open circuit breaker pauses admissions, after which the rate starts again
+/// from the floor. Off by default. See docs/ADAPTIVE.md.
 /// </summary>
 public sealed record AdaptiveOptions
 {
     /// <summary>Turns adaptive admission on for the room. Turning it off clears the adaptive rate from the store.</summary>
     public bool Enabled { get; init; }
 
-    /// <summary>The lowest rate adaptation sets (admissions per second), and the rate it resumes at after a breaker opened.</summary>
+    /// <summary>The lowest rate adaptation sets (admissions per second): where it starts, and where it resumes after a breaker opened.</summary>
     public double Floor { get; init; } = 1;
 
-    /// <summary>Admissions per second added per <see cref="ControlPeriod"/> while the backends cope (additive increase).</summary>
+    /// <summary>Admissions per second added per <see cref="ControlPeriod"/> while the backends cope, once past the slow start (additive increase).</summary>
     public double IncreaseStep { get; init; } = 1;
 
     /// <summary>

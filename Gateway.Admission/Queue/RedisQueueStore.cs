@@ -244,7 +244,7 @@ internal sealed class RedisQueueStore : IQueueStore
                 AdaptVerdict.Increase => "increase",
                 _ => "hold",
             },
-            Number(report.Factor), Number(options.Floor), Number(options.IncreaseStep), (long)options.ControlPeriod.TotalMilliseconds);
+            Number(report.Verdict == AdaptVerdict.Decrease ? report.Factor : options.DecreaseFactor), Number(options.Floor), Number(options.IncreaseStep), (long)options.ControlPeriod.TotalMilliseconds);
         var action = (string?)r[(int)A.Action] switch
         {
             "none" => AdaptAction.None,

@@ -43,7 +43,7 @@ internal static class ScriptLayout
         (RoomKey.ClientPlaces, "pc", "HASH client address -> live places"),
         (RoomKey.JoinLimit, "jl", "HASH client address -> joins this minute"),
         (RoomKey.Challenges, "pow", "ZSET used proof-of-work challenge -> its expiry"),
-        (RoomKey.Adaptive, "adp", "HASH adaptive admission: rate, dec_at, inc_at, bad_at, pause_at, t0, n0, used (adapt.lua)"),
+        (RoomKey.Adaptive, "adp", "HASH adaptive admission: rate, ssthresh, dec_at, inc_at, bad_at, pause_at, t0, n0, used (adapt.lua)"),
     ];
 
     /// <summary>Arguments every script receives first (ARGV[1..n]); numbers unless marked as text.</summary>
@@ -73,7 +73,8 @@ internal static class ScriptLayout
     /// <summary>
     /// Adaptive admission: one instance's verdict on the room's backends (<c>A_REPORT</c>: pause, decrease by
     /// <c>A_FACTOR</c>, increase, hold), applied at most once per <c>A_PERIOD_MS</c> across all instances.
-    /// <c>A_ENABLED</c> 0 clears the adaptive rate.
+    /// <c>A_FACTOR</c> is the room's decrease factor on other reports (a pause uses it). <c>A_ENABLED</c> 0
+    /// clears the adaptive rate.
     /// </summary>
     public static readonly ScriptSpec Adapt = new("adapt",
         [new("A_ENABLED"), new("A_REPORT", Text: true), new("A_FACTOR"), new("A_FLOOR"), new("A_STEP"), new("A_PERIOD_MS")]);

@@ -36,6 +36,7 @@ public sealed class AdaptScriptTests(RedisStoreFixture fixture) : IClassFixture<
     public async Task ADecrease_AppliesOncePerPeriod_WhicheverInstanceAsks()
     {
         var room = NewRoom(refill: 100, capacity: 10);
+        await Seed(room, 100);
         await Crowd(room, 400);
 
         Assert.Equal(50, (await Decrease(room, 0.5)).RatePerSecond);
@@ -63,8 +64,8 @@ public sealed class AdaptScriptTests(RedisStoreFixture fixture) : IClassFixture<
         var room = NewRoom(refill: 100, floor: 2, step: 30, capacity: 10);
         await Crowd(room, 700);
 
-        Assert.Equal(2, (await Decrease(room, 0)).RatePerSecond);
-        await Promote(room, Period / 2); // no increase within a period and a half of an overload report
+        Assert.Equal(2, (await Decrease(room, 0)).RatePerSecond); // it starts at the floor
+        await Promote(room, Period); // no increase within two periods of an overload report
         var rates = new List<double?>();
         for (var i = 0; i < 5; i++)
         {
@@ -76,7 +77,7 @@ public sealed class AdaptScriptTests(RedisStoreFixture fixture) : IClassFixture<
     }
 
     [Fact]
-    public async Task AnIncrease_WaitsAPeriodAndAHalfAfterAnyInstancesOverloadReport()
+    public async Task AnIncrease_WaitsTwoPeriodsAfterAnyInstancesOverloadReport()
     {
         var room = NewRoom(refill: 100, floor: 10, step: 10, capacity: 10);
         await Crowd(room, 500);
@@ -88,17 +89,18 @@ public sealed class AdaptScriptTests(RedisStoreFixture fixture) : IClassFixture<
         await Promote(room, Period * 0.6);
         Assert.Equal(AdaptAction.None, (await Report(room, AdaptVerdict.Increase)).Action);
 
-        await Promote(room, Period * 0.9);
+        await Promote(room, Period * 1.4);
         var increase = await Report(room, AdaptVerdict.Increase);
         Assert.Equal(AdaptAction.Increase, increase.Action);
         Assert.Equal(20, increase.RatePerSecond);
     }
 
     [Fact]
-    public async Task APause_StopsPromotions_UntilNobodyAskedForOneForAPeriod_ThenResumesAtTheFloor()
+    public async Task APause_StopsPromotions_UntilNobodyAskedForOneForAPeriod_ThenSlowStartsFromTheFloor()
     {
-        var room = NewRoom(refill: 50, floor: 4, capacity: 1);
-        await Crowd(room, 100);
+        var room = NewRoom(refill: 50, floor: 4, step: 5, capacity: 10);
+        await Seed(room, 50);
+        await Crowd(room, 500);
         await Promote(room, TimeSpan.FromSeconds(1));
 
         var pause = await Report(room, AdaptVerdict.Pause);
@@ -108,17 +110,27 @@ public sealed class AdaptScriptTests(RedisStoreFixture fixture) : IClassFixture<
         await Promote(room, TimeSpan.FromSeconds(1));
         var paused = await Store.TickAsync(room, Tick);
         Assert.Equal(0, paused.EffectiveRefillPerSecond);
-        Assert.InRange(paused.PromotedTotal - before, 0, 1); // at most the token already in the bucket
+        Assert.InRange(paused.PromotedTotal - before, 0, 1); // at most the fraction of a token left in the bucket
 
         // Another instance's breaker is still open: the pause is renewed, holds do not resume it.
         Assert.Equal(AdaptAction.None, (await Report(room, AdaptVerdict.Pause)).Action);
-        _clock.Advance(Period * 0.75);
+        await Promote(room, Period * 0.75);
         Assert.Equal(AdaptAction.None, (await Report(room, AdaptVerdict.Hold)).Action);
 
-        _clock.Advance(Period * 0.25);
+        await Promote(room, Period * 0.25);
         var resume = await Report(room, AdaptVerdict.Hold);
         Assert.Equal(AdaptAction.Resume, resume.Action);
         Assert.Equal(4, resume.RatePerSecond);
+
+        // Doubling (or one 5/s step, when that is more) while the backends cope, until one decrease (0.8, the room's
+        // factor) below the 50/s the pause interrupted, then one step at a time.
+        var rates = new List<double?>();
+        for (var i = 0; i < 5; i++)
+        {
+            await Promote(room, Period * 1.5);
+            rates.Add((await Report(room, AdaptVerdict.Increase)).RatePerSecond);
+        }
+        Assert.Equal([9, 18, 36, 41, 46], rates);
     }
 
     [Fact]
@@ -126,6 +138,7 @@ public sealed class AdaptScriptTests(RedisStoreFixture fixture) : IClassFixture<
     {
         // 100/s configured, but only 30 people come: over a 2 s period the room used 15/s.
         var room = NewRoom(refill: 100, capacity: 20);
+        await Seed(room, 100);
         await Report(room, AdaptVerdict.Hold);
         await Crowd(room, 30);
         await Promote(room, Period);
@@ -140,11 +153,12 @@ public sealed class AdaptScriptTests(RedisStoreFixture fixture) : IClassFixture<
     public async Task AnIncrease_NeedsTheRoomToUseMostOfItsRate()
     {
         var room = NewRoom(refill: 100, floor: 10, step: 10, capacity: 10);
+        await Seed(room, 100);
         await Report(room, AdaptVerdict.Hold);
         Assert.Equal(50, (await Decrease(room, 0.5)).RatePerSecond);
-        // 20 people in 3 s: under 7/s used of 50/s.
+        // 20 people in 4 s: 5/s used of 50/s.
         await Crowd(room, 20);
-        await Promote(room, Period * 1.5);
+        await Promote(room, Period * 2);
 
         var idle = await Report(room, AdaptVerdict.Increase);
         Assert.Equal(AdaptAction.None, idle.Action);
@@ -157,9 +171,21 @@ public sealed class AdaptScriptTests(RedisStoreFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task AdaptationStarts_AtTheFloor()
+    {
+        var room = NewRoom(refill: 100, floor: 7);
+
+        var first = await Report(room, AdaptVerdict.Hold);
+
+        Assert.Equal(7, first.RatePerSecond);
+        Assert.Equal(7, (await Store.TickAsync(room, Tick)).EffectiveRefillPerSecond);
+    }
+
+    [Fact]
     public async Task SwitchingAdaptationOff_ClearsTheRate_AndTheConfiguredRateAppliesAgain()
     {
         var room = NewRoom(refill: 100);
+        await Seed(room, 100);
         await Decrease(room, 0.5);
 
         var off = await Report(room, AdaptVerdict.Off);
@@ -191,6 +217,10 @@ public sealed class AdaptScriptTests(RedisStoreFixture fixture) : IClassFixture<
             AbandonAfter = TimeSpan.FromMinutes(10),
             Adaptive = new AdaptiveOptions { Enabled = true, Floor = floor, IncreaseStep = step, ControlPeriod = Period },
         });
+
+    /// <summary>Puts the controller where a test starts: at <paramref name="rate"/>, past its slow start.</summary>
+    private Task Seed(Room room, double rate) =>
+        fixture.Database.HashSetAsync(room.Keys[RoomKey.Adaptive], [new("rate", rate), new("ssthresh", rate)]);
 
     private Task<AdaptResult> Decrease(Room room, double factor) => Store.AdaptAsync(room, new AdaptReport(AdaptVerdict.Decrease, factor));
 

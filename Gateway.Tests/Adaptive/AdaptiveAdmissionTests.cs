@@ -21,11 +21,14 @@ public sealed class AdaptiveAdmissionTests(RedisServerFixture redis) : IClassFix
     {
         await using var bed = await GatewayTestBed.StartAsync(redis.Server.ConnectionString, Adaptive, capacity: 5, refill: Refill);
         var admission = await AdmitAsync(bed.Client, bed.Room);
-        await CrowdAsync(bed.Client, bed.Room, 600);
-        bed.Backends.SetCapacity("inventory", 10);
+        await CrowdAsync(bed.Client, bed.Room, 800);
 
         using (var traffic = new GatedTraffic(bed.Gateway, admission, perSecond: 50))
         {
+            // The backends cope: from its floor the rate grows to the configured one.
+            await Eventually.TrueAsync(async () => await EffectiveRateAsync(bed.Gateway, bed.Room) >= Refill, TimeSpan.FromSeconds(40), "the rate grows while the backends cope");
+
+            bed.Backends.SetCapacity("inventory", 10);
             await Eventually.TrueAsync(async () => await EffectiveRateAsync(bed.Gateway, bed.Room) <= Floor, TimeSpan.FromSeconds(30),
                 "50 calls/s against a backend taking 10/s lower the room's rate to its floor");
 
@@ -46,10 +49,11 @@ public sealed class AdaptiveAdmissionTests(RedisServerFixture redis) : IClassFix
         await using var first = await GatewayTestBed.StartAsync(redis.Server.ConnectionString, Adaptive, capacity: 5, refill: Refill);
         await using var second = await GatewayHost.StartAsync(redis.Server.ConnectionString, first.Settings);
         var admission = await AdmitAsync(first.Client, first.Room);
-        await CrowdAsync(first.Client, first.Room, 300);
-        first.Backends.SetCapacity("inventory", 10);
+        await CrowdAsync(first.Client, first.Room, 800);
+        await Eventually.TrueAsync(async () => await EffectiveRateAsync(second, first.Room) >= Refill, TimeSpan.FromSeconds(40), "the rate grows while nobody sees overload");
 
         // Only the first instance forwards (and sees the overload); the second sees nothing and would let the rate grow.
+        first.Backends.SetCapacity("inventory", 10);
         using var traffic = new GatedTraffic(first.Gateway, admission, perSecond: 50);
         await Eventually.TrueAsync(async () => await EffectiveRateAsync(first.Gateway, first.Room) <= Floor, TimeSpan.FromSeconds(30), "the rate falls");
 

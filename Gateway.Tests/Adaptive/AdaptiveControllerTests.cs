@@ -135,7 +135,7 @@ public sealed class AdaptiveControllerTests
     public void AfterTheRateChanged_TheNextHalfPeriodIsNotJudged()
     {
         Start();
-        _controller.Applied(_clock.GetUtcNow(), new AdaptResult(AdaptAction.Decrease, 20, 100, _clock.GetUtcNow()), Options);
+        _controller.Applied(_clock.GetUtcNow(), new AdaptResult(AdaptAction.Increase, 60, 40, _clock.GetUtcNow()), Options);
 
         // Overload from people admitted at the old rate arrives while the change settles: it is not judged ...
         _inventory.Respond(10, 200).Respond(90, 503);
@@ -143,6 +143,30 @@ public sealed class AdaptiveControllerTests
         Assert.Equal(AdaptVerdict.Hold, Next()!.Verdict);
 
         // ... the half period after it is.
+        _inventory.Respond(100, 200);
+        Assert.Equal(AdaptVerdict.Increase, AfterHalfPeriod()!.Verdict);
+    }
+
+    [Fact]
+    public void AfterADecrease_AWholePeriodIsNotJudged_AfterAnIncrease_HalfOfOne()
+    {
+        Start();
+        _controller.Applied(_clock.GetUtcNow(), new AdaptResult(AdaptAction.Decrease, 20, 40, _clock.GetUtcNow()), Options);
+
+        // People admitted before the decrease still overload the backend for a while: a whole period is not judged.
+        _inventory.Respond(10, 200).Respond(90, 503);
+        _clock.Advance(Options.ControlPeriod / 2);
+        Assert.Equal(AdaptVerdict.Hold, Next()!.Verdict);
+        _inventory.Respond(10, 200).Respond(90, 503);
+        _clock.Advance(Options.ControlPeriod / 2);
+        Assert.Equal(AdaptVerdict.Hold, Next()!.Verdict);
+        _inventory.Respond(100, 200);
+        Assert.Equal(AdaptVerdict.Increase, AfterHalfPeriod()!.Verdict);
+
+        _controller.Applied(_clock.GetUtcNow(), new AdaptResult(AdaptAction.Increase, 25, 20, _clock.GetUtcNow()), Options);
+        _inventory.Respond(100, 503);
+        _clock.Advance(Options.ControlPeriod / 2);
+        Assert.Equal(AdaptVerdict.Hold, Next()!.Verdict);
         _inventory.Respond(100, 200);
         Assert.Equal(AdaptVerdict.Increase, AfterHalfPeriod()!.Verdict);
     }
