@@ -31,6 +31,8 @@ public sealed partial class DashboardTests
         Assert.Contains(queries, q => q.Contains("waitingroom_eta_accuracy_ratio", StringComparison.Ordinal));
         Assert.Contains(queries, q => q.Contains("histogram_quantile(0.95", StringComparison.Ordinal) && q.Contains("by (le, route)", StringComparison.Ordinal));
         Assert.Contains(queries, q => q.Contains("waitingroom_store_errors_total", StringComparison.Ordinal));
+        Assert.Contains(queries, q => q.Contains("waitingroom_refill_effective_per_second", StringComparison.Ordinal));
+        Assert.Contains(queries, q => q.Contains("gateway_breaker_state", StringComparison.Ordinal));
     }
 
     [Fact]
