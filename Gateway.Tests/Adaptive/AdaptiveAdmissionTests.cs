@@ -70,6 +70,23 @@ public sealed class AdaptiveAdmissionTests(RedisServerFixture redis) : IClassFix
         }
     }
 
+    [Fact]
+    public async Task SwitchingAdaptationOff_ByAConfigEdit_ClearsTheRate_AndTheConfiguredOneAppliesAgain()
+    {
+        await using var bed = await GatewayTestBed.StartAsync(redis.Server.ConnectionString, Adaptive, capacity: 5, refill: Refill);
+        // Nobody waits, so the rate stays near where adaptation starts, the floor: it only grows when it is used.
+        await Eventually.TrueAsync(async () => await EffectiveRateAsync(bed.Gateway, bed.Room) < Refill, because: "adaptation starts at the floor");
+
+        bed.Settings[$"WaitingRoom:Rooms:{bed.Room}:Adaptive:Enabled"] = "false";
+        await bed.Gateway.RewriteConfigAsync(bed.Settings);
+
+        await Eventually.TrueAsync(async () => await EffectiveRateAsync(bed.Gateway, bed.Room) == Refill, because: "the configured rate applies again");
+        var mux = await ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString);
+        await using var _ = mux;
+        Assert.False(await mux.GetDatabase().HashExistsAsync($"wr:{{{bed.Room}}}:ctl", "adaptive"));
+        Assert.False(await mux.GetDatabase().KeyExistsAsync($"wr:{{{bed.Room}}}:adp"));
+    }
+
     private static void Adaptive(Dictionary<string, string?> settings)
     {
         var room = settings.Keys.First(k => k.StartsWith("WaitingRoom:Rooms:", StringComparison.Ordinal)).Split(':')[2];
