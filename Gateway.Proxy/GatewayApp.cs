@@ -4,8 +4,10 @@ using Gateway.Proxy.Diagnostics;
 using Gateway.Proxy.Forwarding;
 using Gateway.Proxy.Hosting;
 using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Prometheus;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace Gateway.Proxy;
 
@@ -52,6 +54,8 @@ public static class GatewayApp
             pipeline.UseForwardingMetrics();
             // The gate comes first: a request without an admission never costs a load-balancing decision.
             pipeline.UseWaitingRoomGate();
+            // An open breaker answers 503 before a destination is even chosen.
+            pipeline.UseBreakerGate();
             pipeline.UseSessionAffinity();
             pipeline.UseLoadBalancing();
             pipeline.UsePassiveHealthChecks();
@@ -71,20 +75,14 @@ public static class GatewayApp
                 configFile.GetSection("WaitingRoom:Rooms").Bind(o.Rooms);
             });
         }
+        builder.Services.AddValidatedOptions<ResilienceOptions, ResilienceOptionsValidator>(ResilienceOptions.SectionName);
+        builder.Services.AddSingleton<ClusterBreakers>();
         builder.Services.AddReverseProxy()
             .LoadFromConfig((configFile ?? builder.Configuration).GetSection("ReverseProxy"))
             .AddConfigFilter<ProxyConfigRules>()
-            .AddWaitingRoom()
-            .ConfigureHttpClient((context, handler) =>
-            {
-                // Read per client build (YARP rebuilds clients when a cluster's settings change).
-                var forwarding = builder.Configuration.GetSection(ForwardingOptions.SectionName).Get<ForwardingOptions>() ?? new ForwardingOptions();
-                handler.ConnectTimeout = forwarding.ConnectTimeout;
-                handler.PooledConnectionIdleTimeout = forwarding.PooledConnectionIdleTimeout;
-                handler.PooledConnectionLifetime = forwarding.PooledConnectionLifetime;
-                if (context.NewConfig.MaxConnectionsPerServer is null)
-                    handler.MaxConnectionsPerServer = forwarding.MaxConnectionsPerServer;
-            });
+            .AddWaitingRoom();
+        // YARP's own factory, plus the Forwarding settings and each cluster's resilience pipeline.
+        builder.Services.Replace(ServiceDescriptor.Singleton<IForwarderHttpClientFactory, GatewayForwarderHttpClientFactory>());
     }
 
     /// <summary>

@@ -84,4 +84,15 @@ internal static partial class Log
 
     [LoggerMessage(45, LogLevel.Information, "Admin API: {State}")]
     public static partial void AdminApiState(ILogger logger, string state);
+    [LoggerMessage(22, LogLevel.Information, "Room {Room}: adaptive rate {Action} {From:F2} -> {To:F2} admissions/s (used {Used:F2}/s; {Evidence})")]
+    public static partial void AdaptiveRateChanged(ILogger logger, string room, string action, double from, double to, double used, string evidence);
+
+    [LoggerMessage(23, LogLevel.Warning, "Room {Room}: admissions paused (adaptive rate {From:F2} -> 0): {Evidence}")]
+    public static partial void AdaptivePaused(ILogger logger, string room, double from, string evidence);
+
+    [LoggerMessage(24, LogLevel.Information, "Room {Room}: adaptive admission is off; its adaptive rate was cleared from the store")]
+    public static partial void AdaptiveOff(ILogger logger, string room);
+
+    [LoggerMessage(25, LogLevel.Warning, "Adaptive admission of room {Room} could not reach the store: {Error}")]
+    public static partial void AdaptiveFailed(ILogger logger, string room, string error);
 }

@@ -35,6 +35,7 @@ internal sealed class WaitingRoomMetrics : IDisposable
     private readonly Counter<long> _adminAuthFailures;
     private readonly Counter<long> _challenges;
     private readonly ConcurrentDictionary<string, int> _difficulty = new(StringComparer.Ordinal);
+    private readonly Counter<long> _adaptiveChanges;
 
     public WaitingRoomMetrics(IMeterFactory meterFactory)
     {
@@ -59,6 +60,7 @@ internal sealed class WaitingRoomMetrics : IDisposable
         _adminAuthFailures = _meter.CreateCounter<long>("waitingroom.admin.auth.failures", description: "Admin API calls refused before authentication, by reason (missing, wrong_key, locked_out).");
         _challenges = _meter.CreateCounter<long>("waitingroom.challenges", description: "Proof-of-work challenges issued by GET /api/v1/queue/challenge.");
         _meter.CreateObservableGauge("waitingroom.challenge.difficulty", ObserveDifficulty, unit: "{bit}", description: "Leading zero bits the room's latest challenge asked for (configuration, override and automatic mode combined).");
+        _adaptiveChanges = _meter.CreateCounter<long>("waitingroom.adaptive.changes", description: "Changes of a room's adaptive rate by this instance's reports, by action (decrease, increase, pause, resume, off).");
         _meter.CreateObservableGauge("waitingroom.queue.length", () => Observe(g => g.Waiting), description: "People in line (waiting, not yet ready), from the last tick.");
         _meter.CreateObservableGauge("waitingroom.prequeue.length", () => Observe(g => g.Prequeued), description: "People in the pre-queue not yet placed in line, from the last tick.");
         _meter.CreateObservableGauge("waitingroom.ready", () => Observe(g => g.Ready), description: "People whose admission is reserved but who have not entered yet, from the last tick.");
@@ -118,6 +120,16 @@ internal sealed class WaitingRoomMetrics : IDisposable
     public void Position(string room, long position) => _position.Record(position, Tag("room", room));
 
     public void EtaAccuracy(string room, double accuracy) => _etaAccuracy.Record(accuracy, Tag("room", room));
+
+    public void AdaptiveChange(string room, Queue.AdaptAction action) =>
+        _adaptiveChanges.Add(1, Tag("room", room), Tag("action", action switch
+        {
+            Queue.AdaptAction.Decrease => "decrease",
+            Queue.AdaptAction.Increase => "increase",
+            Queue.AdaptAction.Pause => "pause",
+            Queue.AdaptAction.Resume => "resume",
+            _ => "off",
+        }));
 
     public void Revoked(string room, string source) => _revocations.Add(1, Tag("room", room), Tag("source", source));
 

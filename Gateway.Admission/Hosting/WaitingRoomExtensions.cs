@@ -1,4 +1,5 @@
 using Gateway.Admission.Admin;
+using Gateway.Admission.Adaptive;
 using Gateway.Admission.Api;
 using Gateway.Admission.Clients;
 using Gateway.Admission.Diagnostics;
@@ -32,12 +33,15 @@ public static class WaitingRoomExtensions
     /// <summary>
     /// Adds the waiting room to YARP: its services (see <see cref="AddWaitingRoomCore"/>), the config filter
     /// that refuses a route gated by an unknown room, the transforms that keep the admission away from
-    /// backends (and honour a backend's revoke command), and the log of configuration reloads. Put
+    /// backends (and honour a backend's revoke command), the log of configuration reloads, and adaptive
+    /// admission (paced by <see cref="BackendHealth"/>, which the host feeds from its forwarding handlers). Put
     /// <see cref="UseWaitingRoomGate"/> in the proxy pipeline and call <see cref="MapWaitingRoom"/>.
     /// </summary>
     public static IReverseProxyBuilder AddWaitingRoom(this IReverseProxyBuilder builder)
     {
         builder.Services.AddWaitingRoomCore();
+        builder.Services.TryAddSingleton<BackendHealth>();
+        builder.Services.AddHostedService<AdaptiveAdmission>();
         builder.AddConfigFilter<RouteRoomRule>();
         builder.AddTransforms<AdmissionTransforms>();
         builder.Services.AddSingleton<ConfigReloadLog>();

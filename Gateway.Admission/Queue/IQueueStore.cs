@@ -33,4 +33,7 @@ internal interface IQueueStore
 
     /// <summary>Removes every operator override of a room (<see cref="ControlFields.Operator"/>), leaving the rest of its control state.</summary>
     Task ClearOverridesAsync(Room room);
+
+    /// <summary>Sends one instance's verdict on the room's backends to the adaptive controller in the store (adapt.lua).</summary>
+    Task<AdaptResult> AdaptAsync(Room room, AdaptReport report);
 }

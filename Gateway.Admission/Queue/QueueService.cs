@@ -180,6 +180,9 @@ internal sealed class QueueService(
 
         var position = place.Position ?? 0;
         var refill = snapshot?.EffectiveRefillPerSecond ?? room.Options.RefillPerSecond;
+        // Adaptive admission paused the room (a backend's breaker is open): it resumes at the floor.
+        if (refill <= 0)
+            refill = room.Options.Adaptive.Floor;
         var eta = EtaEstimator.Estimate(position, tokens, refill, snapshot, now);
         return new Standing(StandingStatus.Waiting, position, eta, waited, PollCadence.Waiting(room, eta), null, now);
     }

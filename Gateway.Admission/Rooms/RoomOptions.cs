@@ -1,4 +1,5 @@
 using Gateway.Admission.ProofOfWork;
+using Gateway.Admission.Adaptive;
 
 namespace Gateway.Admission.Rooms;
 
@@ -37,4 +38,6 @@ public sealed record RoomOptions
 
     /// <summary>A solved proof-of-work challenge per join (off by default).</summary>
     public ProofOfWorkOptions ProofOfWork { get; init; } = new();
+    /// <summary>Adaptive admission: the backends the room's routes forward to set its pace (off by default).</summary>
+    public AdaptiveOptions Adaptive { get; init; } = new();
 }

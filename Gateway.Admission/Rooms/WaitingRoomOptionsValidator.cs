@@ -54,6 +54,7 @@ internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment envir
                 errors.Add($"{key}:MaxActive is {room.MaxActive}; it must be >= 1 (e.g. 5000), or removed for no cap.");
             ValidateSchedule(errors, key, room);
             ValidateProofOfWork(errors, key + ":ProofOfWork", room.ProofOfWork);
+            ValidateAdaptive(errors, key, room);
         }
 
         ValidateKeys(errors, "WaitingRoom:SigningKeys", options.SigningKeys);
@@ -107,6 +108,27 @@ internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment envir
         if (auto.Window < TimeSpan.FromSeconds(1) || auto.Window > TimeSpan.FromMinutes(10))
             errors.Add($"{key}:AutoDifficulty:Window is {auto.Window}; it must be between 00:00:01 and 00:10:00 (e.g. 00:00:10).");
     }
+
+    private static void ValidateAdaptive(List<string> errors, string key, RoomOptions room)
+    {
+        var adaptive = room.Adaptive;
+        key += ":Adaptive";
+        // Against the room's own rate only when on: a room admitting 0.5/s keeps the default floor of 1 while adaptation is off.
+        if (!(adaptive.Floor > 0) || (adaptive.Enabled && !(adaptive.Floor <= room.RefillPerSecond)))
+            errors.Add($"{key}:Floor is {adaptive.Floor}; it must be > 0 and at most the room's RefillPerSecond ({room.RefillPerSecond}) admissions per second (e.g. {Example(room.RefillPerSecond / 10)}).");
+        if (!(adaptive.IncreaseStep > 0) || adaptive.IncreaseStep > 1_000_000)
+            errors.Add($"{key}:IncreaseStep is {adaptive.IncreaseStep}; it must be > 0 and <= 1000000 admissions per second added per control period (e.g. {Example(room.RefillPerSecond / 20)}).");
+        if (!(adaptive.DecreaseFactor > 0) || !(adaptive.DecreaseFactor < 1))
+            errors.Add($"{key}:DecreaseFactor is {adaptive.DecreaseFactor}; it must be between 0 and 1, exclusive: the rate is multiplied by it on overload (e.g. 0.8).");
+        if (adaptive.TargetLatency < TimeSpan.FromMilliseconds(1) || adaptive.TargetLatency > TimeSpan.FromMinutes(10))
+            errors.Add($"{key}:TargetLatency is {adaptive.TargetLatency}; it must be between 00:00:00.001 and 00:10:00 (e.g. 00:00:00.500).");
+        if (!(adaptive.ErrorRatio > 0) || !(adaptive.ErrorRatio < 1))
+            errors.Add($"{key}:ErrorRatio is {adaptive.ErrorRatio}; it must be between 0 and 1, exclusive: the share of overload responses that counts as overload (e.g. 0.02).");
+        if (adaptive.ControlPeriod < TimeSpan.FromSeconds(1) || adaptive.ControlPeriod > TimeSpan.FromMinutes(10))
+            errors.Add($"{key}:ControlPeriod is {adaptive.ControlPeriod}; it must be between 00:00:01 and 00:10:00, at least twice the time from admission to the backend calls (e.g. 00:00:05).");
+    }
+
+    private static string Example(double value) => Math.Max(0.1, Math.Round(value, 1)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static void ValidateKeys(List<string> errors, string section, List<SigningKeyOptions> keys)
     {

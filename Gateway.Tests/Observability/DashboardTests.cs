@@ -35,6 +35,7 @@ public sealed partial class DashboardTests
         // Operator control: room state, overrides, active users, the rate in force.
         foreach (var metric in new[] { "waitingroom_room_state", "waitingroom_overrides", "waitingroom_active", "waitingroom_refill_effective_per_second", "waitingroom_admin_changes_total" })
             Assert.Contains(queries, q => q.Contains(metric, StringComparison.Ordinal));
+        Assert.Contains(queries, q => q.Contains("gateway_breaker_state", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -318,7 +318,7 @@ public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where 
         var room = fixture.NewRoom(capacity: 1, with: o => o with { PrequeueFrom = DateTimeOffset.UtcNow.AddMinutes(-1), OpensAt = DateTimeOffset.UtcNow.AddMinutes(5) });
         var other = fixture.NewRoom(capacity: 2, maxQueue: 100);
         // Touch every kind of state: pre-queue, places, callers, user ids, clients, join limits, admissions,
-        // revocations, challenges, overrides, history.
+        // revocations, challenges, overrides, the adaptive controller's state, history.
         await Store.JoinAsync(room, new JoinRequest(WaitingTokens.NewPlaceId(), "c:p", "pre", "198.51.100.1", 5, 10, 42, "challenge-1", DateTimeOffset.UtcNow.AddMinutes(1)));
         var head = await Store.JoinAsync(other, new JoinRequest(WaitingTokens.NewPlaceId(), "c:h", "head", "198.51.100.2", 5, 10, 0, "challenge-2", DateTimeOffset.UtcNow.AddMinutes(1)));
         var second = await JoinAsync(other, "second");
@@ -327,8 +327,8 @@ public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where 
         await Store.EnterAsync(other, second.Id, "aid-s");
         await Store.RecordFirstEtaAsync(other, second.Id, 10);
         await Store.RevokeAsync(other, entered.AdmissionId);
-        // Any override creates the control key; a slow one, so no token refills before the tick (at 5/s a pause
-        // of 200 ms on a loaded machine promoted "third" and emptied the queue key this test looks for).
+        await Store.AdaptAsync(room, AdaptReport.Hold);
+        // An override slow enough that the tick below cannot promote the third person (their place keeps the queue key).
         await Store.SetOverridesAsync(other, new Dictionary<string, string?> { ["refill"] = "0.001" });
         await TickAsync(room);
         await TickAsync(other);

@@ -45,7 +45,8 @@ internal static class CommandRunner
                 ScenarioKind.Http => await RunRateScenarioAsync(options, runOptions, facts, simulation => HttpScenario.Create(options.Url!, simulation), null, cancellationToken),
                 ScenarioKind.Admitted => await RunAdmittedAsync(options, runOptions, facts, client, cancellationToken),
                 ScenarioKind.StatusStorm => await RunStatusStormAsync(options, runOptions, facts, cancellationToken),
-                _ => await RunFlashCrowdAsync(options, runOptions, facts, client, cancellationToken),
+                ScenarioKind.FlashCrowd => await RunFlashCrowdAsync(options, runOptions, facts, client, cancellationToken),
+                _ => await RunBackendPaceAsync(options, runOptions, facts, client, cancellationToken),
             };
             var files = ReportWriter.Write(options.OutputDirectory, document);
             PrintSummary(document, files);
@@ -196,6 +197,48 @@ internal static class CommandRunner
             Measured = [new ReportRun("main", run)],
             FlashCrowd = crowd.Summarize(run, backends),
             Bucket = (options.BucketCapacity, options.BucketRefill),
+        };
+    }
+
+    private static async Task<ReportDocument> RunBackendPaceAsync(
+        CliOptions options, LoadRunOptions runOptions, List<string> facts, HttpClient client, CancellationToken cancellationToken)
+    {
+        var pace = new BackendPaceScenario(new BackendPaceOptions
+        {
+            Gateway = options.Target!,
+            EventId = options.EventId,
+            UserPrefix = options.UserPrefix,
+            ArrivalsPerSecond = options.ArrivalsPerSecond,
+            Duration = options.CrowdDuration,
+            Backends = options.BackendStats,
+            CapacitySchedule = options.CapacitySchedule,
+            ThinkTime = options.ThinkTime,
+            Transient = options.Transient,
+        });
+        // Fail before the run if a backend cannot be read (or is not a sample backend).
+        await FetchBackendStatsAsync(client, options.BackendStats, cancellationToken);
+
+        using var stopSampling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var sampler = PaceSampler.RunAsync(client, pace, stopSampling.Token);
+        LoadTestResult run;
+        try
+        {
+            run = await LoadRunner.RunAsync(pace.Create(), runOptions, cancellationToken);
+        }
+        finally
+        {
+            await stopSampling.CancelAsync();
+        }
+
+        var (samples, missed) = await sampler;
+
+        facts.Add(Invariant($"Backend pace: {options.ArrivalsPerSecond:0.##} users/s for {options.CrowdDuration.TotalSeconds:0} s into '{options.EventId}', think time {options.ThinkTime.TotalMilliseconds:0} ms, capacity schedule {string.Join(",", options.CapacitySchedule.Select(step => Invariant($"{step.AtSeconds:0.#}:{step.PerSecond:0.##}")))}"));
+        return new ReportDocument
+        {
+            Title = options.Label is { } label ? $"Load test: backend-pace ({label})" : "Load test: backend-pace",
+            Facts = facts,
+            Measured = [new ReportRun("main", run)],
+            Pace = PaceResult.From(pace, samples, missed),
         };
     }
 

@@ -56,7 +56,7 @@ internal sealed record JoinRequest(string EventId, string UserId);
 // Fields other than the tokens may be absent (for example the position while the store is degraded).
 internal sealed record JoinResponse(string WaitingToken, string? Status = null, long? Position = null, double? EtaSec = null, double? Confidence = null);
 
-internal sealed record StatusResponse(string? Status = null, long? Position = null, double? EtaSec = null, bool? ReadyForEntry = null)
+internal sealed record StatusResponse(string? Status = null, long? Position = null, double? EtaSec = null, bool? ReadyForEntry = null, long? PollAfterMs = null)
 {
     public bool IsReady => ReadyForEntry == true || Status is "ready" or "admitted";
 }
