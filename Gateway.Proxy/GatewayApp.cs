@@ -4,8 +4,10 @@ using Gateway.Proxy.Diagnostics;
 using Gateway.Proxy.Forwarding;
 using Gateway.Proxy.Hosting;
 using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Prometheus;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace Gateway.Proxy;
 
@@ -31,10 +33,12 @@ public static class GatewayApp
         Gateway.Admission.Embedded.EmbeddedStoreExtensions.AddEmbeddedStore(builder.Services);
 #endif
         AddHosting(builder);
+        AddAdminListener(builder);
         GatewayTelemetry.Add(builder);
 
         var app = builder.Build();
         app.UseMiddleware<UnhandledErrors>();
+        app.UseMiddleware<RoutingRefusals>();
         // Empty KnownProxies/KnownNetworks in ASP.NET Core means "trust every proxy", so the middleware runs only
         // when the operator names the proxies in front; otherwise a spoofed X-Forwarded-For is simply ignored.
         if (app.Services.GetRequiredService<IOptions<ForwardedHeadersSettings>>().Value.Any)
@@ -50,6 +54,8 @@ public static class GatewayApp
             pipeline.UseForwardingMetrics();
             // The gate comes first: a request without an admission never costs a load-balancing decision.
             pipeline.UseWaitingRoomGate();
+            // An open breaker answers 503 before a destination is even chosen.
+            pipeline.UseBreakerGate();
             pipeline.UseSessionAffinity();
             pipeline.UseLoadBalancing();
             pipeline.UsePassiveHealthChecks();
@@ -69,20 +75,35 @@ public static class GatewayApp
                 configFile.GetSection("WaitingRoom:Rooms").Bind(o.Rooms);
             });
         }
+        builder.Services.AddValidatedOptions<ResilienceOptions, ResilienceOptionsValidator>(ResilienceOptions.SectionName);
+        builder.Services.AddSingleton<ClusterBreakers>();
         builder.Services.AddReverseProxy()
             .LoadFromConfig((configFile ?? builder.Configuration).GetSection("ReverseProxy"))
             .AddConfigFilter<ProxyConfigRules>()
-            .AddWaitingRoom()
-            .ConfigureHttpClient((context, handler) =>
-            {
-                // Read per client build (YARP rebuilds clients when a cluster's settings change).
-                var forwarding = builder.Configuration.GetSection(ForwardingOptions.SectionName).Get<ForwardingOptions>() ?? new ForwardingOptions();
-                handler.ConnectTimeout = forwarding.ConnectTimeout;
-                handler.PooledConnectionIdleTimeout = forwarding.PooledConnectionIdleTimeout;
-                handler.PooledConnectionLifetime = forwarding.PooledConnectionLifetime;
-                if (context.NewConfig.MaxConnectionsPerServer is null)
-                    handler.MaxConnectionsPerServer = forwarding.MaxConnectionsPerServer;
-            });
+            .AddWaitingRoom();
+        // YARP's own factory, plus the Forwarding settings and each cluster's resilience pipeline.
+        builder.Services.Replace(ServiceDescriptor.Singleton<IForwarderHttpClientFactory, GatewayForwarderHttpClientFactory>());
+    }
+
+    /// <summary>
+    /// With <c>Admin:Urls</c> Kestrel listens there too (the admin API answers only there): the public URLs
+    /// (<c>--urls</c>, <c>ASPNETCORE_URLS</c>, else <c>HTTP_PORTS</c>/<c>HTTPS_PORTS</c>, else ASP.NET Core's
+    /// default) plus the admin ones. Endpoints configured under <c>Kestrel:Endpoints</c> replace all of these.
+    /// </summary>
+    private static void AddAdminListener(WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var publicUrls = configuration[WebHostDefaults.ServerUrlsKey];
+        if (string.IsNullOrWhiteSpace(publicUrls))
+        {
+            var ports = (configuration["HTTP_PORTS"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => "http://*:" + p)
+                .Concat((configuration["HTTPS_PORTS"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => "https://*:" + p));
+            publicUrls = string.Join(';', ports);
+            if (publicUrls.Length == 0)
+                publicUrls = "http://localhost:5000";
+        }
+        if (WaitingRoomExtensions.AdminListenUrls(configuration, publicUrls) is { } urls)
+            builder.WebHost.UseUrls(urls);
     }
 
     private static void AddHosting(WebApplicationBuilder builder)

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Runs every test of the solution: the queue against a real redis-server (started by the tests on a free
 # loopback port) and the embedded store, the gateway end to end on loopback, the page in headless Chromium.
-# Installs what the tests need when it is missing (redis-server, chromium; needs root or sudo for apt-get),
-# and helm, kubectl and the manifest check for the chart tests (build/tools.sh, into .tools/).
+# Installs what the tests need when it is missing (redis-server, redis-cli, chromium; needs root or sudo for
+# apt-get), and helm, kubectl and the manifest check for the chart tests (build/tools.sh, into .tools/).
+# The Redis Cluster tests start six redis-servers and join them with redis-cli --cluster create.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# Debian's redis-server depends on redis-tools (redis-cli); named too in case only the server is present.
+command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if ((${#missing[@]})); then
   echo "build/test.sh: installing ${missing[*]}"

@@ -15,6 +15,8 @@ internal enum ApiErrorCode
     ChallengeInvalid,
     ChallengeExpired,
     InvalidUserToken,
+    InvalidValue,
+    InvalidAdmissionToken,
     Unauthorized,
     NotReady,
     RoomClosed,
@@ -29,6 +31,7 @@ internal enum ApiErrorCode
     RateLimited,
     TooManyPlaces,
     AdmissionRequired,
+    TooManyFailedAttempts,
     InternalError,
     QueueFull,
     StoreUnavailable,
@@ -41,7 +44,8 @@ internal static class ApiError
     public static int StatusCode(ApiErrorCode code) => code switch
     {
         ApiErrorCode.InvalidRequest or ApiErrorCode.InvalidEventId or ApiErrorCode.InvalidUserId or ApiErrorCode.InvalidIdempotencyKey
-            or ApiErrorCode.ChallengeRequired or ApiErrorCode.ChallengeInvalid or ApiErrorCode.ChallengeExpired => StatusCodes.Status400BadRequest,
+            or ApiErrorCode.ChallengeRequired or ApiErrorCode.ChallengeInvalid or ApiErrorCode.ChallengeExpired
+            or ApiErrorCode.InvalidValue or ApiErrorCode.InvalidAdmissionToken => StatusCodes.Status400BadRequest,
         ApiErrorCode.InvalidUserToken or ApiErrorCode.Unauthorized => StatusCodes.Status401Unauthorized,
         ApiErrorCode.NotReady or ApiErrorCode.RoomClosed or ApiErrorCode.RoomNotOpen => StatusCodes.Status403Forbidden,
         ApiErrorCode.EventNotFound or ApiErrorCode.TokenNotFound or ApiErrorCode.NotFound => StatusCodes.Status404NotFound,
@@ -49,7 +53,7 @@ internal static class ApiError
         ApiErrorCode.AlreadyQueued => StatusCodes.Status409Conflict,
         ApiErrorCode.PayloadTooLarge => StatusCodes.Status413PayloadTooLarge,
         ApiErrorCode.UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,
-        ApiErrorCode.RateLimited or ApiErrorCode.TooManyPlaces or ApiErrorCode.AdmissionRequired => StatusCodes.Status429TooManyRequests,
+        ApiErrorCode.RateLimited or ApiErrorCode.TooManyPlaces or ApiErrorCode.AdmissionRequired or ApiErrorCode.TooManyFailedAttempts => StatusCodes.Status429TooManyRequests,
         ApiErrorCode.InternalError => StatusCodes.Status500InternalServerError,
         ApiErrorCode.QueueFull or ApiErrorCode.StoreUnavailable or ApiErrorCode.RoomNotConfigured or ApiErrorCode.BackendUnavailable => StatusCodes.Status503ServiceUnavailable,
         _ => throw new UnreachableException(),

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Gateway.Admission.Clients;
 using Gateway.Admission.Eta;
+using Gateway.Admission.ProofOfWork;
 using Gateway.Admission.Queue;
 using Gateway.Admission.Rooms;
 using Gateway.Admission.Tokens;
@@ -17,7 +18,7 @@ using Microsoft.Net.Http.Headers;
 namespace Gateway.Admission.Api;
 
 /// <summary>
-/// The queue API: join, status, enter, leave under <c>/api/v1/queue</c> (docs/API.md). Each handler reads and
+/// The queue API: challenge, join, status, enter, leave under <c>/api/v1/queue</c> (docs/API.md). Each handler reads and
 /// validates the request, asks <see cref="QueueService"/> once, and maps its result to a response; store
 /// outages are mapped in one place, <see cref="StoreOutageFilter"/>.
 /// </summary>
@@ -27,6 +28,8 @@ internal sealed partial class QueueEndpoints(
     WaitingTokens waitingTokens,
     CallerIdentity identity,
     UserTokens userTokens,
+    Challenges challenges,
+    ChallengeDifficulty difficulty,
     IOptionsMonitor<WaitingRoomOptions> options)
 {
     public const string Prefix = "/api/v1/queue";
@@ -44,6 +47,9 @@ internal sealed partial class QueueEndpoints(
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup(Prefix).AddEndpointFilter<StoreOutageFilter>();
+        group.MapGet("/challenge", (HttpContext c, QueueEndpoints e) => e.Challenge(c))
+            .Produces<ChallengeResponse>()
+            .ProducesErrors(400, 404);
         group.MapPost("/join", (HttpContext c, QueueEndpoints e) => e.JoinAsync(c))
             .Produces<JoinResponse>(StatusCodes.Status202Accepted)
             .ProducesErrors(400, 401, 403, 404, 409, 413, 415, 429, 503);
@@ -81,6 +87,11 @@ internal sealed partial class QueueEndpoints(
         if (idempotencyKey.Count > 1 || (idempotencyKey.Count == 1 && !IdempotencyKeyPattern().IsMatch(idempotencyKey[0] ?? "")))
             return Refuse(room, "invalid_idempotency_key", ApiErrorCode.InvalidIdempotencyKey, "Idempotency-Key must be one value of 1-128 characters from letters, digits and . _ : -.");
 
+        // Proof of work before anything else that costs: a bad solution never reaches the store.
+        var (proof, proofError) = CheckProof(room, request.Pow);
+        if (proofError is not null)
+            return proofError;
+
         // Who is asking: a verified user (any device), else this browser's identity cookie; neither = a new identity.
         string? caller;
         if (request.UserToken is not null)
@@ -95,7 +106,7 @@ internal sealed partial class QueueEndpoints(
         else
             caller = identity.Read(context.Request.Cookies[CallerIdentity.CookieName]);
 
-        var result = await queue.JoinAsync(room, new JoinCommand(caller, request.UserId, ClientAddress.Of(context)));
+        var result = await queue.JoinAsync(room, new JoinCommand(caller, request.UserId, ClientAddress.Of(context), proof?.Id, proof?.ReplayGuardUntil));
         switch (result.Outcome)
         {
             case JoinOutcome.Joined or JoinOutcome.Existing:
@@ -124,6 +135,45 @@ internal sealed partial class QueueEndpoints(
             default:
                 return ApiError.Result(ApiErrorCode.ChallengeInvalid, "This proof-of-work challenge was already used; fetch a new one.", details: new ErrorDetails(EventId: room.Id));
         }
+    }
+
+    /// <summary>A signed challenge for the room at its current difficulty; no store call.</summary>
+    private IResult Challenge(HttpContext context)
+    {
+        var eventId = context.Request.Query["event_id"];
+        if (eventId.Count != 1 || eventId[0] is not { } id || !WaitingRoomOptionsValidator.RoomIdPattern().IsMatch(id))
+            return ApiError.Result(ApiErrorCode.InvalidEventId, "Pass one event_id of 1-64 letters, digits, '-' or '_', e.g. ?event_id=concert.");
+        if (!rooms.TryGet(id, out var room))
+            return ApiError.Result(ApiErrorCode.EventNotFound, $"There is no waiting room for event '{id}'.");
+        var pow = room.Options.ProofOfWork;
+        var issued = challenges.Issue(room.Id, difficulty.Current(room), pow.ChallengeTtl);
+        queue.ChallengeIssued(room, issued.Difficulty);
+        context.Response.Headers.CacheControl = "no-store";
+        return Results.Json(new ChallengeResponse(issued.Text, Challenges.Algorithm, issued.Difficulty, issued.ExpiresAt, pow.Enabled, room.Id),
+            QueueJsonContext.Api.ChallengeResponse);
+    }
+
+    /// <summary>
+    /// A room without proof of work ignores <c>pow</c>. Otherwise the solution must be present, well formed, signed
+    /// by this gateway for this room, unexpired, at least as hard as the room asks, and solved: all checked here.
+    /// </summary>
+    private (ChallengeCheck? Valid, IResult? Error) CheckProof(Room room, JsonElement? pow)
+    {
+        if (!room.Options.ProofOfWork.Enabled)
+            return (null, null);
+        if (pow is not { ValueKind: not JsonValueKind.Null } given)
+            return (null, Refuse(room, "challenge_required", ApiErrorCode.ChallengeRequired,
+                $"This waiting room needs a solved challenge: GET {Prefix}/challenge?event_id={room.Id}, then join with \"pow\": {{\"challenge\", \"nonce\"}} (docs/API.md, Proof of work)."));
+        var check = challenges.Verify(room.Id, Text(given, "challenge"), Text(given, "nonce"), difficulty.Floor(room));
+        return check.Verdict switch
+        {
+            ChallengeVerdict.Valid => (check, null),
+            ChallengeVerdict.Expired => (null, Refuse(room, "challenge_expired", ApiErrorCode.ChallengeExpired, $"The challenge was refused: {check.Problem}. Fetch a new one.")),
+            _ => (null, Refuse(room, "challenge_invalid", ApiErrorCode.ChallengeInvalid, $"The challenge was refused: {check.Problem}. Fetch a new one and solve it.")),
+        };
+
+        static string? Text(JsonElement pow, string name) =>
+            pow.ValueKind == JsonValueKind.Object && pow.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
     }
 
     private async Task<IResult> StatusAsync(HttpContext context)

@@ -4,7 +4,13 @@ using System.Text.Json.Serialization;
 
 namespace Gateway.Admission.Api;
 
-internal sealed record JoinRequest(string? EventId, string? UserId, string? UserToken);
+/// <summary>The join body. <paramref name="Pow"/> is read as raw JSON so that a malformed one is CHALLENGE_INVALID, not a bad body.</summary>
+/// <param name="Pow">A solved proof-of-work challenge: <c>{"challenge": "...", "nonce": "..."}</c>.</param>
+internal sealed record JoinRequest(string? EventId, string? UserId, string? UserToken, JsonElement? Pow = null);
+
+/// <summary>The answer of <c>GET /api/v1/queue/challenge</c>.</summary>
+/// <param name="Required">Whether the room's joins need a solution now (a challenge is issued either way).</param>
+internal sealed record ChallengeResponse(string Challenge, string Algorithm, int Difficulty, DateTimeOffset ExpiresAt, bool Required, string EventId);
 
 internal sealed record EnterRequest(string? WaitingToken);
 
@@ -82,6 +88,7 @@ internal sealed record ErrorPayload(string Code, string Message, string TraceId)
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(JoinRequest))]
 [JsonSerializable(typeof(EnterRequest))]
+[JsonSerializable(typeof(ChallengeResponse))]
 [JsonSerializable(typeof(JoinResponse))]
 [JsonSerializable(typeof(StatusResponse))]
 [JsonSerializable(typeof(EnterResponse))]

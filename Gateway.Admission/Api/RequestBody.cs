@@ -61,6 +61,13 @@ internal static class RequestBody
                 {
                     return ([], TooLarge(context));
                 }
+                catch (IOException) when (!context.RequestAborted.IsCancellationRequested)
+                {
+                    // Broken framing (a malformed or overflowing chunk size, a body that ends before its declared length):
+                    // Kestrel throws BadHttpRequestException, or a plain IOException for a chunk size that overflows.
+                    context.Response.Headers.Connection = "close";
+                    return ([], ApiError.Result(ApiErrorCode.InvalidRequest, "The request body could not be read: its framing is malformed or it ended early."));
+                }
                 if (read == 0)
                     return (buffer[..total], null);
                 total += read;

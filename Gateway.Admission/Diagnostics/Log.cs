@@ -65,4 +65,34 @@ internal static partial class Log
 
     [LoggerMessage(21, LogLevel.Information, "Room {Room}: a backend ended an admission (X-Waiting-Room-Command: revoke)")]
     public static partial void OriginRevoked(ILogger logger, string room);
+
+    // 40-49: the admin API.
+    [LoggerMessage(40, LogLevel.Warning, "Admin {KeyId} from {Client} changed room {Room} ({Action}): before {Before}, after {After}")]
+    public static partial void AdminChanged(ILogger logger, string keyId, string client, string room, string action, string before, string after);
+
+    [LoggerMessage(41, LogLevel.Warning, "Admin {KeyId} from {Client} revoked admission {AdmissionId} in room {Room} (it was in force: {WasActive})")]
+    public static partial void AdminRevoked(ILogger logger, string keyId, string client, string room, string admissionId, bool wasActive);
+
+    [LoggerMessage(42, LogLevel.Warning, "Admin API: wrong bearer key from {Client} ({Method} {Path})")]
+    public static partial void AdminAuthFailed(ILogger logger, string client, string method, string path);
+
+    [LoggerMessage(43, LogLevel.Error, "Admin API: {Client} used up its wrong-key allowance; every admin call from it gets 429 for up to a minute")]
+    public static partial void AdminLockedOut(ILogger logger, string client);
+
+    [LoggerMessage(44, LogLevel.Error, "Admin API: key {KeyId} refused with 429: {Client} is locked out after too many wrong keys")]
+    public static partial void AdminLockedOutKeyRefused(ILogger logger, string keyId, string client);
+
+    [LoggerMessage(45, LogLevel.Information, "Admin API: {State}")]
+    public static partial void AdminApiState(ILogger logger, string state);
+    [LoggerMessage(22, LogLevel.Information, "Room {Room}: adaptive rate {Action} {From:F2} -> {To:F2} admissions/s (used {Used:F2}/s; {Evidence})")]
+    public static partial void AdaptiveRateChanged(ILogger logger, string room, string action, double from, double to, double used, string evidence);
+
+    [LoggerMessage(23, LogLevel.Warning, "Room {Room}: admissions paused (adaptive rate {From:F2} -> 0): {Evidence}")]
+    public static partial void AdaptivePaused(ILogger logger, string room, double from, string evidence);
+
+    [LoggerMessage(24, LogLevel.Information, "Room {Room}: adaptive admission is off; its adaptive rate was cleared from the store")]
+    public static partial void AdaptiveOff(ILogger logger, string room);
+
+    [LoggerMessage(25, LogLevel.Warning, "Adaptive admission of room {Room} could not reach the store: {Error}")]
+    public static partial void AdaptiveFailed(ILogger logger, string room, string error);
 }

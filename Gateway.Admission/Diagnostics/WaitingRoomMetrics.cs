@@ -31,11 +31,16 @@ internal sealed class WaitingRoomMetrics : IDisposable
     private readonly Histogram<long> _position;
     private readonly Histogram<double> _etaAccuracy;
     private readonly Counter<long> _revocations;
+    private readonly Counter<long> _adminChanges;
+    private readonly Counter<long> _adminAuthFailures;
+    private readonly Counter<long> _challenges;
+    private readonly ConcurrentDictionary<string, int> _difficulty = new(StringComparer.Ordinal);
+    private readonly Counter<long> _adaptiveChanges;
 
     public WaitingRoomMetrics(IMeterFactory meterFactory)
     {
         _meter = meterFactory.Create(MeterName);
-        _joins = _meter.CreateCounter<long>("waitingroom.joins", description: "Join calls by outcome (created, existing, already_queued, rate_limited, too_many_places, full, closed, not_open, invalid_user_token, challenge_*, unavailable).");
+        _joins = _meter.CreateCounter<long>("waitingroom.joins", description: "Join calls by outcome (created, existing, already_queued, rate_limited, too_many_places, full, closed, not_open, invalid_user_id, invalid_idempotency_key, invalid_user_token, challenge_required, challenge_invalid, challenge_expired, challenge_replayed, unavailable).");
         _promotions = _meter.CreateCounter<long>("waitingroom.promotions", description: "Users moved from waiting to ready; each uses one token-bucket token.");
         _admissions = _meter.CreateCounter<long>("waitingroom.admissions", description: "Admission tokens granted by enter (first grant per waiting token only).");
         _denials = _meter.CreateCounter<long>("waitingroom.denials", description: "Status and enter calls refused, by reason (not_ready, not_found, room_paused, room_closed, rate_limited, unavailable).");
@@ -51,6 +56,11 @@ internal sealed class WaitingRoomMetrics : IDisposable
         _etaAccuracy = _meter.CreateHistogram<double>("waitingroom.eta.accuracy", unit: "1", description: "Per admitted user: max(0, 1 - |first ETA - actual wait| / actual wait).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 1] });
         _revocations = _meter.CreateCounter<long>("waitingroom.revocations", description: "Admissions ended before their expiry, by source (admin, origin, leave).");
+        _adminChanges = _meter.CreateCounter<long>("waitingroom.admin.changes", description: "Changes made through the admin API, by room and action (update, clear_overrides, revoke).");
+        _adminAuthFailures = _meter.CreateCounter<long>("waitingroom.admin.auth.failures", description: "Admin API calls refused before authentication, by reason (missing, wrong_key, locked_out).");
+        _challenges = _meter.CreateCounter<long>("waitingroom.challenges", description: "Proof-of-work challenges issued by GET /api/v1/queue/challenge.");
+        _meter.CreateObservableGauge("waitingroom.challenge.difficulty", ObserveDifficulty, unit: "{bit}", description: "Leading zero bits the room's latest challenge asked for (configuration, override and automatic mode combined).");
+        _adaptiveChanges = _meter.CreateCounter<long>("waitingroom.adaptive.changes", description: "Changes of a room's adaptive rate by this instance's reports, by action (decrease, increase, pause, resume, off).");
         _meter.CreateObservableGauge("waitingroom.queue.length", () => Observe(g => g.Waiting), description: "People in line (waiting, not yet ready), from the last tick.");
         _meter.CreateObservableGauge("waitingroom.prequeue.length", () => Observe(g => g.Prequeued), description: "People in the pre-queue not yet placed in line, from the last tick.");
         _meter.CreateObservableGauge("waitingroom.ready", () => Observe(g => g.Ready), description: "People whose admission is reserved but who have not entered yet, from the last tick.");
@@ -97,6 +107,12 @@ internal sealed class WaitingRoomMetrics : IDisposable
         _ => "misconfigured",
     };
 
+    public void ChallengeIssued(string room, int difficulty)
+    {
+        _challenges.Add(1, Tag("room", room));
+        _difficulty[room] = difficulty;
+    }
+
     public void StoreCall(string operation, double seconds) => _storeDuration.Record(seconds, Tag("operation", operation));
 
     public void StoreError(string operation) => _storeErrors.Add(1, Tag("operation", operation));
@@ -105,12 +121,26 @@ internal sealed class WaitingRoomMetrics : IDisposable
 
     public void EtaAccuracy(string room, double accuracy) => _etaAccuracy.Record(accuracy, Tag("room", room));
 
+    public void AdaptiveChange(string room, Queue.AdaptAction action) =>
+        _adaptiveChanges.Add(1, Tag("room", room), Tag("action", action switch
+        {
+            Queue.AdaptAction.Decrease => "decrease",
+            Queue.AdaptAction.Increase => "increase",
+            Queue.AdaptAction.Pause => "pause",
+            Queue.AdaptAction.Resume => "resume",
+            _ => "off",
+        }));
+
     public void Revoked(string room, string source) => _revocations.Add(1, Tag("room", room), Tag("source", source));
+
+    public void AdminChange(string room, string action) => _adminChanges.Add(1, Tag("room", room), Tag("action", action));
+
+    public void AdminAuthFailed(string reason) => _adminAuthFailures.Add(1, Tag("reason", reason));
 
     public void RoomState(string room, Queue.RoomSnapshot snapshot, double configuredRefill) =>
         _gauges[room] = new RoomGauges(snapshot.Waiting, snapshot.Prequeued, snapshot.Ready, snapshot.Active, snapshot.AdmittedTotal,
             snapshot.OldestJoinedAt is { } oldest ? Math.Max(0, (snapshot.TakenAt - oldest).TotalSeconds) : 0,
-            Math.Floor(snapshot.TokensAvailable), configuredRefill, snapshot.EffectiveRefillPerSecond, snapshot.Overrides.Count(o => o.Key != "updated"), snapshot.State);
+            Math.Floor(snapshot.TokensAvailable), configuredRefill, snapshot.EffectiveRefillPerSecond, snapshot.Overrides.Keys.Count(Queue.ControlFields.Operator.Contains), snapshot.State);
 
     /// <summary>Forgets the gauges of rooms no longer configured, so a removed room's series end.</summary>
     public void KeepRooms(IEnumerable<string> rooms)
@@ -120,6 +150,11 @@ internal sealed class WaitingRoomMetrics : IDisposable
         {
             if (!keep.Contains(room))
                 _gauges.TryRemove(room, out _);
+        }
+        foreach (var room in _difficulty.Keys)
+        {
+            if (!keep.Contains(room))
+                _difficulty.TryRemove(room, out _);
         }
     }
 
@@ -132,6 +167,12 @@ internal sealed class WaitingRoomMetrics : IDisposable
     }
 
     private static KeyValuePair<string, object?> Tag(string key, string value) => new(key, value);
+
+    private IEnumerable<Measurement<int>> ObserveDifficulty()
+    {
+        foreach (var (room, bits) in _difficulty)
+            yield return new Measurement<int>(bits, Tag("room", room));
+    }
 
     private IEnumerable<Measurement<long>> ObserveGate()
     {

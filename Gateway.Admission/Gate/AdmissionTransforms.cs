@@ -62,7 +62,7 @@ internal sealed class AdmissionTransforms(QueueService queue, ILogger<AdmissionT
         });
     }
 
-    /// <summary>The Cookie header without the gateway's own cookies (<c>wr_adm_*</c>, <c>wr_id</c>).</summary>
+    /// <summary>The Cookie header without the gateway's own cookies (<c>wr_adm_*</c>, <c>wr_id</c>, in any case).</summary>
     internal static string WithoutOurCookies(IEnumerable<string> headerValues)
     {
         var kept = new List<string>();
@@ -72,7 +72,8 @@ internal sealed class AdmissionTransforms(QueueService queue, ILogger<AdmissionT
             {
                 var equals = part.IndexOf('=', StringComparison.Ordinal);
                 var name = (equals >= 0 ? part.AsSpan(0, equals) : part.AsSpan()).Trim();
-                if (name.StartsWith("wr_adm_", StringComparison.Ordinal) || name.SequenceEqual(CallerIdentity.CookieName))
+                // ASP.NET Core reads cookie names ignoring case, so the gate honours WR_ADM_<room> too: strip every spelling.
+                if (name.StartsWith("wr_adm_", StringComparison.OrdinalIgnoreCase) || name.Equals(CallerIdentity.CookieName, StringComparison.OrdinalIgnoreCase))
                     continue;
                 kept.Add(part);
             }

@@ -1,8 +1,11 @@
+using Gateway.Admission.Admin;
+using Gateway.Admission.Adaptive;
 using Gateway.Admission.Api;
 using Gateway.Admission.Clients;
 using Gateway.Admission.Diagnostics;
 using Gateway.Admission.Gate;
 using Gateway.Admission.Pages;
+using Gateway.Admission.ProofOfWork;
 using Gateway.Admission.Queue;
 using Gateway.Admission.Rooms;
 using Gateway.Admission.Storage;
@@ -15,6 +18,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Configuration;
 
@@ -29,12 +33,15 @@ public static class WaitingRoomExtensions
     /// <summary>
     /// Adds the waiting room to YARP: its services (see <see cref="AddWaitingRoomCore"/>), the config filter
     /// that refuses a route gated by an unknown room, the transforms that keep the admission away from
-    /// backends (and honour a backend's revoke command), and the log of configuration reloads. Put
+    /// backends (and honour a backend's revoke command), the log of configuration reloads, and adaptive
+    /// admission (paced by <see cref="BackendHealth"/>, which the host feeds from its forwarding handlers). Put
     /// <see cref="UseWaitingRoomGate"/> in the proxy pipeline and call <see cref="MapWaitingRoom"/>.
     /// </summary>
     public static IReverseProxyBuilder AddWaitingRoom(this IReverseProxyBuilder builder)
     {
         builder.Services.AddWaitingRoomCore();
+        builder.Services.TryAddSingleton<BackendHealth>();
+        builder.Services.AddHostedService<AdaptiveAdmission>();
         builder.AddConfigFilter<RouteRoomRule>();
         builder.AddTransforms<AdmissionTransforms>();
         builder.Services.AddSingleton<ConfigReloadLog>();
@@ -44,9 +51,9 @@ public static class WaitingRoomExtensions
 
     /// <summary>
     /// Registers the waiting room's services without YARP: options (<c>WaitingRoom</c>, <c>WaitingRoom:Page</c>,
-    /// <c>Store</c>, <c>ConnectionStrings:Redis</c>) validated at start-up and on every reload (an invalid edit
-    /// keeps the last good values), the store connection, the queue, tokens, metrics, room maintenance and
-    /// the store's readiness check.
+    /// <c>Store</c>, <c>ConnectionStrings:Redis</c>, <c>Admin</c>) validated at start-up and on every reload (an
+    /// invalid edit keeps the last good values), the store connection, the queue, tokens, metrics, room
+    /// maintenance, the admin API's keys and the store's readiness check.
     /// </summary>
     public static IServiceCollection AddWaitingRoomCore(this IServiceCollection services)
     {
@@ -54,6 +61,7 @@ public static class WaitingRoomExtensions
             .Configure<IConfiguration>((o, configuration) => o.ConnectionString = configuration.GetConnectionString("Redis"));
         services.AddValidatedOptions<WaitingRoomOptions, WaitingRoomOptionsValidator>(WaitingRoomOptions.SectionName);
         services.AddValidatedOptions<PageOptions, PageOptionsValidator>(PageOptions.SectionName);
+        services.AddValidatedOptions<AdminOptions, AdminOptionsValidator>(AdminOptions.SectionName);
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
@@ -67,6 +75,8 @@ public static class WaitingRoomExtensions
         services.TryAddSingleton<AdmissionTokens>();
         services.TryAddSingleton<CallerIdentity>();
         services.TryAddSingleton<UserTokens>();
+        services.TryAddSingleton<Challenges>();
+        services.TryAddSingleton<ChallengeDifficulty>();
         services.TryAddSingleton<RevokedAdmissions>();
         services.TryAddSingleton<ClientRateLimits>();
         services.TryAddSingleton<IQueueStore, RedisQueueStore>();
@@ -75,25 +85,48 @@ public static class WaitingRoomExtensions
         services.TryAddSingleton<QueueEndpoints>();
         services.TryAddSingleton<StoreOutageFilter>();
         services.TryAddSingleton<WaitingRoomPage>();
+        services.TryAddSingleton<AdminKeys>();
+        services.TryAddSingleton<AdminEndpoints>();
         services.AddHostedService<RoomMaintenance>();
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ReadinessTag]);
         return services;
     }
 
     /// <summary>
-    /// Maps the queue API (<c>/api/v1/queue/*</c>), the waiting-room page (<c>/waiting-room/{eventId}</c>) and
-    /// <c>/readyz</c> (every health check tagged <see cref="ReadinessTag"/>: the store answers PING).
+    /// Maps the queue API (<c>/api/v1/queue/*</c>), the waiting-room page (<c>/waiting-room/{eventId}</c>),
+    /// the admin API (<c>/admin/v1/*</c>: 404 until <c>Admin:Keys</c> are configured, and only on the
+    /// <c>Admin:Urls</c> ports when those are set; see <see cref="AdminListenUrls"/>) and <c>/readyz</c> (every
+    /// health check tagged <see cref="ReadinessTag"/>: the store answers PING).
     /// </summary>
     public static IEndpointRouteBuilder MapWaitingRoom(this IEndpointRouteBuilder endpoints)
     {
         QueueEndpoints.Map(endpoints);
         WaitingRoomPage.Map(endpoints);
+        AdminEndpoints.Map(endpoints);
+        var admin = endpoints.ServiceProvider.GetRequiredService<AdminKeys>();
+        Log.AdminApiState(endpoints.ServiceProvider.GetRequiredService<ILogger<AdminEndpoints>>(),
+            !admin.Enabled ? "off (404) until Admin:Keys are configured"
+            : admin.Ports.Count == 0 ? $"on with {admin.Count} key(s), on the public URLs"
+            : $"on with {admin.Count} key(s), only on port(s) {string.Join(", ", admin.Ports.Order())}");
         endpoints.MapHealthChecks("/readyz", new HealthCheckOptions
         {
             Predicate = check => check.Tags.Contains(ReadinessTag),
             ResultStatusCodes = { [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable },
         });
         return endpoints;
+    }
+
+    /// <summary>
+    /// The URLs Kestrel must listen on so the admin API is reachable: <paramref name="publicUrls"/> plus
+    /// <c>Admin:Urls</c> (null when that is unset, and nothing needs to change). A host passes the result to
+    /// <c>UseUrls</c>; the admin endpoints then answer only on the <c>Admin:Urls</c> ports.
+    /// </summary>
+    /// <param name="configuration">The host's configuration (reads <c>Admin:Urls</c>).</param>
+    /// <param name="publicUrls">The URLs the host serves the public on (its <c>urls</c> setting or the default).</param>
+    public static string? AdminListenUrls(IConfiguration configuration, string publicUrls)
+    {
+        var admin = AdminOptionsValidator.SplitUrls(configuration[AdminOptions.SectionName + ":" + nameof(AdminOptions.Urls)]);
+        return admin.Length == 0 ? null : string.Join(';', AdminOptionsValidator.SplitUrls(publicUrls).Concat(admin).Distinct(StringComparer.OrdinalIgnoreCase));
     }
 
     /// <summary>Adds the waiting-room gate to a YARP proxy pipeline (<c>MapReverseProxy(pipeline => ...)</c>), like YARP's own steps.</summary>

@@ -6,6 +6,7 @@ using System.Text.Json.Serialization;
 using Gateway.Admission.Eta;
 using Gateway.Admission.Queue;
 using Gateway.Admission.Rooms;
+using Gateway.Admission.Tokens;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -32,24 +33,29 @@ internal sealed class WaitingRoomPage : IDisposable
 
     private readonly RoomRegistry _rooms;
     private readonly RoomSnapshots _snapshots;
+    private readonly CallerIdentity _identity;
+    private readonly IOptionsMonitor<WaitingRoomOptions> _waitingRoom;
     private readonly string _contentRoot;
     private readonly IDisposable? _subscription;
     private volatile BoundPage _page;
 
-    public WaitingRoomPage(IOptionsMonitor<PageOptions> options, RoomRegistry rooms, RoomSnapshots snapshots, IHostEnvironment environment)
+    public WaitingRoomPage(IOptionsMonitor<PageOptions> options, RoomRegistry rooms, RoomSnapshots snapshots, IHostEnvironment environment, CallerIdentity identity, IOptionsMonitor<WaitingRoomOptions> waitingRoom)
     {
         _rooms = rooms;
         _snapshots = snapshots;
+        _identity = identity;
+        _waitingRoom = waitingRoom;
         _contentRoot = environment.ContentRootPath;
         _page = Bind(options.CurrentValue);
         _subscription = options.OnChange(o => _page = Bind(o));
     }
 
-    /// <summary>Maps the page and the service worker it uses to give a place back when it is closed.</summary>
+    /// <summary>Maps the page, the service worker it uses to give a place back when it is closed, and the worker that solves proof-of-work challenges.</summary>
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet(PathPrefix + "{eventId}", (HttpContext context, string eventId, WaitingRoomPage page) => page.WriteAsync(context, eventId));
         LeaveWorker.Map(endpoints);
+        ProofOfWorkWorker.Map(endpoints);
     }
 
     public void Dispose() => _subscription?.Dispose();
@@ -88,8 +94,13 @@ internal sealed class WaitingRoomPage : IDisposable
             return response.WriteAsync(NotFoundPage(nonce), context.RequestAborted);
         }
 
+        // The browser's identity comes with the page, before any join: two tabs opened at the same moment then
+        // join as one caller and share one place.
+        if (_identity.Read(context.Request.Cookies[CallerIdentity.CookieName]) is null)
+            response.Cookies.Append(CallerIdentity.CookieName, _identity.Mint().Cookie, Api.Cookies.Options(context, _waitingRoom.CurrentValue, CallerIdentity.CookieLifetime));
+
         var config = new PageConfig(room.Id, ReturnPath(context.Request.Query["return"].ToString()), LeaveWorker.Path,
-            Schedule.ShuffleAtOpen(room, _snapshots.Get(room.Id)));
+            ProofOfWorkWorker.Path, room.Options.ProofOfWork.Enabled, Schedule.ShuffleAtOpen(room, _snapshots.Get(room.Id)));
         var korean = EtaMessages.PrefersKorean(context.Request.Headers.AcceptLanguage);
         var html = page.Template.Render(new PageTemplate.RequestValues(
             nonce,
@@ -209,13 +220,14 @@ internal sealed class WaitingRoomPage : IDisposable
 
         public string ContentSecurityPolicy(string nonce) =>
             $"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; img-src {_images}; connect-src 'self'; " +
-            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+            "worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
     }
 }
 
 /// <summary>What the page's script needs from the server, rendered into <c>{{config}}</c>.</summary>
+/// <param name="Pow">Whether the room asks for a solved challenge at join (the script also learns it from a CHALLENGE_REQUIRED answer).</param>
 /// <param name="Shuffle">Whether the opening gives the pre-queue a random order (what the page tells people there).</param>
-internal sealed record PageConfig(string EventId, string Return, string LeaveWorker, bool Shuffle);
+internal sealed record PageConfig(string EventId, string Return, string LeaveWorker, string PowWorker, bool Pow, bool Shuffle);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(PageConfig))]

@@ -20,8 +20,8 @@ internal interface IQueueStore
     /// <summary>Remembers the ETA first promised to a place so its accuracy can be scored at admission.</summary>
     Task RecordFirstEtaAsync(Room room, string id, long etaSeconds);
 
-    /// <summary>Ends a place whatever its state; returns the state it had (<see cref="PlaceState.None"/> when it did not exist).</summary>
-    Task<PlaceState> LeaveAsync(Room room, string id);
+    /// <summary>Ends a place whatever its state; returns the state it had (<see cref="PlaceState.None"/> when it did not exist) and the admission it ended, if any.</summary>
+    Task<StoredLeave> LeaveAsync(Room room, string id);
 
     /// <summary>Ends an admission on every gate; true when it was in force.</summary>
     Task<bool> RevokeAsync(Room room, string admissionId);
@@ -31,6 +31,9 @@ internal interface IQueueStore
     /// <summary>Sets (value) or removes (null) operator overrides of a room, all in one step.</summary>
     Task SetOverridesAsync(Room room, IReadOnlyDictionary<string, string?> changes);
 
-    /// <summary>Removes every operator override of a room.</summary>
+    /// <summary>Removes every operator override of a room (<see cref="ControlFields.Operator"/>), leaving the rest of its control state.</summary>
     Task ClearOverridesAsync(Room room);
+
+    /// <summary>Sends one instance's verdict on the room's backends to the adaptive controller in the store (adapt.lua).</summary>
+    Task<AdaptResult> AdaptAsync(Room room, AdaptReport report);
 }

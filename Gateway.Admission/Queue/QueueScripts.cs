@@ -18,6 +18,7 @@ internal sealed class QueueScripts
         Leave = Build(ScriptLayout.Leave);
         Revoke = Build(ScriptLayout.Revoke);
         Tick = Build(ScriptLayout.Tick);
+        Adapt = Build(ScriptLayout.Adapt);
     }
 
     /// <summary>The production scripts: time from Redis TIME.</summary>
@@ -42,6 +43,8 @@ internal sealed class QueueScripts
     public string Revoke { get; }
 
     public string Tick { get; }
+
+    public string Adapt { get; }
 
     /// <summary>The hand-written source of one script file (no header), for the layout test.</summary>
     internal static string Read(string name)

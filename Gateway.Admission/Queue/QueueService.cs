@@ -99,9 +99,15 @@ internal sealed class QueueService(
 
     public async Task<LeaveResult> LeaveAsync(Room room, string placeId)
     {
-        var was = await store.LeaveAsync(room, placeId);
+        var (was, admissionId) = await store.LeaveAsync(room, placeId);
         if (was != PlaceState.None)
             metrics.Left(room.Id);
+        if (admissionId is not null)
+        {
+            // The store has listed it for every gate's next tick; this instance's gate stops honouring it now.
+            revoked.Add(admissionId, time.GetUtcNow());
+            metrics.Revoked(room.Id, "leave");
+        }
         return new LeaveResult(was);
     }
 
@@ -129,6 +135,9 @@ internal sealed class QueueService(
         metrics.Join(room.Id, reason);
         Log.JoinRefused(logger, room.Id, reason);
     }
+
+    /// <summary>Counts a proof-of-work challenge handed out, and the difficulty it asked for.</summary>
+    public void ChallengeIssued(Room room, int difficulty) => metrics.ChallengeIssued(room.Id, difficulty);
 
     /// <summary>Counts a call the store could not answer, by what it was.</summary>
     public void Unavailable(Room room, string path)
@@ -183,6 +192,9 @@ internal sealed class QueueService(
 
         var position = place.Position ?? 0;
         var refill = snapshot?.EffectiveRefillPerSecond ?? room.Options.RefillPerSecond;
+        // Adaptive admission paused the room (a backend's breaker is open): it resumes at the floor.
+        if (refill <= 0)
+            refill = room.Options.Adaptive.Floor;
         var eta = EtaEstimator.Estimate(position, tokens, refill, snapshot, now);
         return new Standing(StandingStatus.Waiting, position, eta, waited, PollCadence.Waiting(room, eta), null, now);
     }

@@ -6,6 +6,7 @@ using Gateway.Admission.Storage;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using R = Gateway.Admission.Queue.ScriptLayout.Reply;
+using A = Gateway.Admission.Queue.ScriptLayout.AdaptReply;
 using T = Gateway.Admission.Queue.ScriptLayout.TickReply;
 
 namespace Gateway.Admission.Queue;
@@ -16,6 +17,9 @@ namespace Gateway.Admission.Queue;
 /// </summary>
 internal sealed class RedisQueueStore : IQueueStore
 {
+    /// <summary>The control hash's field holding the adaptive rate (common.lua, adapt.lua).</summary>
+    internal const string AdaptiveField = "adaptive";
+
     // A join promotes at most this many heads (a newcomer to an empty room is let in at once); the ticks do the rest.
     private const int JoinPromoteLimit = 100;
 
@@ -119,10 +123,10 @@ internal sealed class RedisQueueStore : IQueueStore
         return Task.CompletedTask;
     }
 
-    public async Task<PlaceState> LeaveAsync(Room room, string id)
+    public async Task<StoredLeave> LeaveAsync(Room room, string id)
     {
         var r = await RunAsync("leave", _scripts.Leave, room, id);
-        return (long)r[0] == 1 ? State((string?)r[1]) : PlaceState.None;
+        return (long)r[0] == 1 ? new StoredLeave(State((string?)r[1]), (string?)r[2] is { Length: > 0 } aid ? aid : null) : new StoredLeave(PlaceState.None, null);
     }
 
     public async Task<bool> RevokeAsync(Room room, string admissionId) =>
@@ -135,8 +139,15 @@ internal sealed class RedisQueueStore : IQueueStore
 
         var control = (RedisResult[])r[(int)T.Control]!;
         var overrides = new Dictionary<string, string>(StringComparer.Ordinal);
+        double? adaptive = null;
         for (var i = 0; i + 1 < control.Length; i += 2)
-            overrides[(string)control[i]!] = (string)control[i + 1]!;
+        {
+            // The adaptive rate shares the control hash (common.lua applies both) but is the controller's, not an operator's.
+            if ((string?)control[i] == AdaptiveField)
+                adaptive = double.Parse((string)control[i + 1]!, CultureInfo.InvariantCulture);
+            else
+                overrides[(string)control[i]!] = (string)control[i + 1]!;
+        }
 
         var revokedRaw = (RedisResult[])r[(int)T.Revoked]!;
         var revoked = new List<(string, long)>(revokedRaw.Length / 2);
@@ -190,6 +201,7 @@ internal sealed class RedisQueueStore : IQueueStore
                 _ => RoomState.Open,
             },
             EffectiveRefillPerSecond = double.Parse((string)r[(int)T.EffectiveRefill]!, CultureInfo.InvariantCulture),
+            AdaptiveRefillPerSecond = adaptive,
             Shuffled = (long)r[(int)T.Shuffled],
             Overrides = overrides,
             Revoked = revoked,
@@ -197,6 +209,7 @@ internal sealed class RedisQueueStore : IQueueStore
             Vanished = vanished,
             QueueLengths = lengths,
             HasHistory = work.History,
+            JoinsTotal = (long)r[(int)T.Joins],
         };
     }
 
@@ -209,7 +222,7 @@ internal sealed class RedisQueueStore : IQueueStore
         {
             // One key, so a transaction keeps the change whole on Redis Cluster too.
             var transaction = db.CreateTransaction();
-            _ = transaction.HashSetAsync(key, set.Length > 0 ? set : [new HashEntry("updated", "1")]);
+            _ = transaction.HashSetAsync(key, set.Length > 0 ? set : [new HashEntry(ControlFields.Updated, "1")]);
             if (remove.Length > 0)
                 _ = transaction.HashDeleteAsync(key, remove);
             _ = transaction.KeyExpireAsync(key, TimeSpan.FromMilliseconds(ScriptLayout.ControlTtlMs));
@@ -218,7 +231,38 @@ internal sealed class RedisQueueStore : IQueueStore
     }
 
     public Task ClearOverridesAsync(Room room) =>
-        RunCommandAsync("control", room, db => db.KeyDeleteAsync(room.Keys[RoomKey.Control]));
+        // Only the operators' fields: the hash also carries state that is not an override (the adaptive rate).
+        RunCommandAsync("control", room, db => db.HashDeleteAsync(room.Keys[RoomKey.Control], [.. ControlFields.Operator.Append(ControlFields.Updated).Select(f => (RedisValue)f)]));
+
+    public async Task<AdaptResult> AdaptAsync(Room room, AdaptReport report)
+    {
+        var options = room.Options.Adaptive;
+        var r = await RunAsync("adapt", _scripts.Adapt, room,
+            report.Verdict == AdaptVerdict.Off ? 0 : 1,
+            report.Verdict switch
+            {
+                AdaptVerdict.Pause => "pause",
+                AdaptVerdict.Decrease => "decrease",
+                AdaptVerdict.Increase => "increase",
+                _ => "hold",
+            },
+            Number(report.Verdict == AdaptVerdict.Decrease ? report.Factor : options.DecreaseFactor), Number(options.Floor), Number(options.IncreaseStep), (long)options.ControlPeriod.TotalMilliseconds);
+        var action = (string?)r[(int)A.Action] switch
+        {
+            "none" => AdaptAction.None,
+            "pause" => AdaptAction.Pause,
+            "resume" => AdaptAction.Resume,
+            "decrease" => AdaptAction.Decrease,
+            "increase" => AdaptAction.Increase,
+            "off" => AdaptAction.Off,
+            var other => throw Unexpected("adapt", other),
+        };
+        var rate = double.Parse((string)r[(int)A.Rate]!, CultureInfo.InvariantCulture);
+        var used = double.Parse((string)r[(int)A.Used]!, CultureInfo.InvariantCulture);
+        return new AdaptResult(action, rate >= 0 ? rate : null, used >= 0 ? used : null, Time((long)r[(int)A.NowMs]));
+    }
+
+    private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
     private async Task<RedisResult[]> RunAsync(string operation, string script, Room room, params object[] own)
     {

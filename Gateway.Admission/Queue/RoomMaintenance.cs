@@ -26,8 +26,8 @@ internal sealed class RoomMaintenance(
     TimeProvider time,
     ILogger<RoomMaintenance> logger) : BackgroundService
 {
-    /// <summary>Examined per tick and kind (expired places, expired admissions, stale revocations): a few ms of store time at most.</summary>
-    internal const int SweepLimit = 500;
+    /// <summary>Examined per call and kind (expired places, expired admissions, stale revocations): ~2 ms of store time at most.</summary>
+    internal const int SweepLimit = 200;
 
     /// <summary>Heads examined per tick for promotion.</summary>
     internal const int PromoteLimit = 500;
@@ -35,8 +35,8 @@ internal sealed class RoomMaintenance(
     /// <summary>Pre-queued places moved in line per call at the opening (each call a few ms of store time).</summary>
     internal const int ShuffleLimit = 500;
 
-    /// <summary>Calls one instance makes back to back per tick while the opening's shuffle is unfinished.</summary>
-    private const int ShuffleCallsPerTick = 20;
+    /// <summary>Calls one instance makes back to back per tick while the opening's shuffle or a mass cleanup is unfinished.</summary>
+    private const int ExtraCallsPerTick = 20;
 
     private const int RevokedLimit = 1000;
     private static readonly TimeSpan HistoryEvery = TimeSpan.FromSeconds(1);
@@ -88,9 +88,12 @@ internal sealed class RoomMaintenance(
         var since = _revokedSince.GetValueOrDefault(room.Id);
         var snapshot = await store.TickAsync(room, new TickWork(SweepLimit, PromoteLimit, ShuffleLimit, history, since, RevokedLimit));
         var shuffled = snapshot.Shuffled;
-        for (var call = 1; call < ShuffleCallsPerTick && snapshot.Opened && snapshot.Prequeued > 0; call++)
+        var (dropped, expired, promoted) = (snapshot.Dropped, snapshot.Expired, snapshot.Promoted);
+        // A backlog (the opening's shuffle, or thousands of places expiring at once) is worked off in more
+        // bounded calls right away: each is short, and the store serves everyone else between them.
+        for (var call = 1; call < ExtraCallsPerTick && ((snapshot.Opened && snapshot.Prequeued > 0) || snapshot.Dropped >= SweepLimit || snapshot.Expired >= SweepLimit); call++)
         {
-            snapshot = await store.TickAsync(room, new TickWork(0, 0, ShuffleLimit, false, long.MaxValue, 0)) with
+            snapshot = await store.TickAsync(room, new TickWork(SweepLimit, 0, ShuffleLimit, false, long.MaxValue, 0)) with
             {
                 Revoked = snapshot.Revoked,
                 History = snapshot.History,
@@ -99,7 +102,10 @@ internal sealed class RoomMaintenance(
                 HasHistory = snapshot.HasHistory,
             };
             shuffled += snapshot.Shuffled;
+            dropped += snapshot.Dropped;
+            expired += snapshot.Expired;
         }
+        snapshot = snapshot with { Dropped = dropped, Expired = expired, Promoted = promoted };
         Observe(room, snapshot, shuffled);
         if (snapshot.Revoked.Count > 0)
         {

@@ -31,7 +31,7 @@ internal static class ScriptLayout
         (RoomKey.Deadlines, "dl", "ZSET waiting/ready place -> deadline (room clock, ms)"),
         (RoomKey.Users, "users", "HASH unverified user_id -> place (refuses a second place)"),
         (RoomKey.Callers, "who", "HASH caller (identity cookie or verified user) -> place"),
-        (RoomKey.Meta, "meta", "HASH seq, tokens, ts, admitted, entered, off, seen, opened, pqn, pseq, jlm, ttl_at"),
+        (RoomKey.Meta, "meta", "HASH seq, tokens, ts, admitted, entered, joins, off, seen, opened, pqn, pseq, jlm, ttl_at"),
         (RoomKey.History, "hist", "HASH 10-second bucket -> promotions; v<bucket> vanished (incl. tokens given back); l<bucket> queue length"),
         (RoomKey.FirstEta, "eta", "HASH place -> ETA (s) promised at join, scored at admission"),
         (RoomKey.Rank, "rank", "HASH Fenwick tree: index -> waiting places (positions without a fast ZRANK)"),
@@ -43,6 +43,7 @@ internal static class ScriptLayout
         (RoomKey.ClientPlaces, "pc", "HASH client address -> live places"),
         (RoomKey.JoinLimit, "jl", "HASH client address -> joins this minute"),
         (RoomKey.Challenges, "pow", "ZSET used proof-of-work challenge -> its expiry"),
+        (RoomKey.Adaptive, "adp", "HASH adaptive admission: rate, ssthresh, dec_at, inc_at, bad_at, pause_at, t0, n0, used (adapt.lua)"),
     ];
 
     /// <summary>Arguments every script receives first (ARGV[1..n]); numbers unless marked as text.</summary>
@@ -69,12 +70,25 @@ internal static class ScriptLayout
     public static readonly ScriptSpec Tick = new("tick",
         [new("A_SWEEP_LIMIT"), new("A_PROMOTE_LIMIT"), new("A_SHUFFLE_LIMIT"), new("A_HISTORY"), new("A_REV_SINCE"), new("A_REV_LIMIT")]);
 
-    public static readonly IReadOnlyList<ScriptSpec> Scripts = [Join, Status, Enter, Leave, Revoke, Tick];
+    /// <summary>
+    /// Adaptive admission: one instance's verdict on the room's backends (<c>A_REPORT</c>: pause, decrease by
+    /// <c>A_FACTOR</c>, increase, hold), applied at most once per <c>A_PERIOD_MS</c> across all instances.
+    /// <c>A_FACTOR</c> is the room's decrease factor on other reports (a pause uses it). <c>A_ENABLED</c> 0
+    /// clears the adaptive rate.
+    /// </summary>
+    public static readonly ScriptSpec Adapt = new("adapt",
+        [new("A_ENABLED"), new("A_REPORT", Text: true), new("A_FACTOR"), new("A_FLOOR"), new("A_STEP"), new("A_PERIOD_MS")]);
+
+    public static readonly IReadOnlyList<ScriptSpec> Scripts = [Join, Status, Enter, Leave, Revoke, Tick, Adapt];
+
+    /// <summary>An increase needs the room to have used at least this share (%) of its adaptive rate over the last period.</summary>
+    public const long AdaptiveFullUsePercent = 80;
 
     /// <summary>Constants both sides use, emitted as Lua locals.</summary>
     public static readonly IReadOnlyList<(string Name, long Value)> Constants =
     [
         ("HIST_BUCKET_MS", HistoryBucketMs), ("HIST_KEEP_MS", HistoryKeepMs), ("TREE_SIZE", TreeSize), ("CTL_TTL_MS", ControlTtlMs),
+        ("ADAPT_FULL_USE_PERCENT", AdaptiveFullUsePercent),
     ];
 
     /// <summary>The fields of the join and enter reply, in order (common.lua's <c>reply</c>).</summary>
@@ -87,7 +101,13 @@ internal static class ScriptLayout
     public enum TickReply
     {
         Dropped, Expired, Promoted, MilliTokens, Waiting, Prequeued, Ready, Active, EnteredTotal, PromotedTotal, OldestJoinedMs, NowMs, Opened,
-        State, EffectiveRefill, Shuffled, Control, Revoked, History,
+        State, EffectiveRefill, Shuffled, Control, Revoked, History, Joins,
+    }
+
+    /// <summary>The fields of the adapt reply, in order (adapt.lua's return).</summary>
+    public enum AdaptReply
+    {
+        Action, Rate, Used, NowMs,
     }
 
     /// <summary>Per place in the status reply, after the leading now_ms and millitokens: state, position, joined_ms, ready_ms.</summary>
@@ -143,5 +163,5 @@ internal enum ScriptClock
 /// <summary>The keys of a room, in the order of <see cref="ScriptLayout.Keys"/>.</summary>
 internal enum RoomKey
 {
-    Queue, Places, Deadlines, Users, Callers, Meta, History, FirstEta, Rank, Active, Admissions, Revoked, Control, Prequeue, ClientPlaces, JoinLimit, Challenges,
+    Queue, Places, Deadlines, Users, Callers, Meta, History, FirstEta, Rank, Active, Admissions, Revoked, Control, Prequeue, ClientPlaces, JoinLimit, Challenges, Adaptive,
 }

@@ -63,6 +63,9 @@ internal sealed record StoredJoin(JoinOutcome Outcome, string Id, Place Place, D
 /// <summary>The status script's answer for a batch of places, read in one atomic step with the bucket.</summary>
 internal sealed record StatusBatch(DateTimeOffset Now, double TokensAvailable, Place[] Places);
 
+/// <summary>The leave script's answer: the state the place had, and the admission the leave ended (an admitted place).</summary>
+internal sealed record StoredLeave(PlaceState Was, string? AdmissionId);
+
 /// <summary>What the enter script decided.</summary>
 internal enum EnterOutcome
 {
@@ -135,10 +138,13 @@ internal sealed record RoomSnapshot
     /// <summary>The refill the bucket uses now: the configured or overridden rate, lowered by adaptive admission.</summary>
     public double EffectiveRefillPerSecond { get; init; }
 
+    /// <summary>The adaptive rate in the store (the control hash's <c>adaptive</c> field), or null when adaptation has not set one.</summary>
+    public double? AdaptiveRefillPerSecond { get; init; }
+
     /// <summary>Pre-queued people placed in line by this tick.</summary>
     public long Shuffled { get; init; }
 
-    /// <summary>The operators' overrides in the store (field -> value).</summary>
+    /// <summary>The operators' overrides in the store (field -> value); the adaptive rate is not one of them.</summary>
     public IReadOnlyDictionary<string, string> Overrides { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Admissions revoked since the tick's cursor: admission id and when (store time, ms).</summary>
@@ -155,4 +161,53 @@ internal sealed record RoomSnapshot
 
     /// <summary>True when this snapshot carries the history series.</summary>
     public bool HasHistory { get; init; }
+
+    /// <summary>New places created in the room (every instance) since its keys were created: the automatic difficulty's rate.</summary>
+    public long JoinsTotal { get; init; }
 }
+
+/// <summary>One instance's verdict on a room's backends, sent to adapt.lua.</summary>
+internal enum AdaptVerdict
+{
+    /// <summary>Cannot tell (settling after a change, or a breaker is half-open): only learn the rate.</summary>
+    Hold,
+
+    /// <summary>The backends coped: add one step.</summary>
+    Increase,
+
+    /// <summary>The backends were overloaded: multiply by the report's factor.</summary>
+    Decrease,
+
+    /// <summary>A circuit breaker of the room's clusters is open: admit nobody.</summary>
+    Pause,
+
+    /// <summary>Adaptation is off for the room: clear the adaptive rate.</summary>
+    Off,
+}
+
+/// <summary>What an instance tells adapt.lua: its verdict, the decrease factor, and the evidence (for the log).</summary>
+/// <param name="Factor">For <see cref="AdaptVerdict.Decrease"/>: the multiplier, in [0, 1).</param>
+/// <param name="Evidence">Why, in words, for the log line of a change this report causes.</param>
+internal sealed record AdaptReport(AdaptVerdict Verdict, double Factor = 1, string Evidence = "")
+{
+    public static readonly AdaptReport Hold = new(AdaptVerdict.Hold);
+    public static readonly AdaptReport Off = new(AdaptVerdict.Off);
+}
+
+/// <summary>What adapt.lua did.</summary>
+internal enum AdaptAction
+{
+    None,
+    Pause,
+    Resume,
+    Decrease,
+    Increase,
+
+    /// <summary>Adaptation was switched off and the rate cleared.</summary>
+    Off,
+}
+
+/// <summary>adapt.lua's answer: what it did and the rate now in force for every instance.</summary>
+/// <param name="RatePerSecond">The adaptive rate in the store; null once cleared.</param>
+/// <param name="UsedPerSecond">Promotions per second over the store's last full control period; null before one was measured.</param>
+internal sealed record AdaptResult(AdaptAction Action, double? RatePerSecond, double? UsedPerSecond, DateTimeOffset Now);

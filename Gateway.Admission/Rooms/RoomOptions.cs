@@ -1,3 +1,6 @@
+using Gateway.Admission.ProofOfWork;
+using Gateway.Admission.Adaptive;
+
 namespace Gateway.Admission.Rooms;
 
 /// <summary>One waiting room (an event), bound from <c>WaitingRoom:Rooms:&lt;eventId&gt;</c>.</summary>
@@ -32,4 +35,9 @@ public sealed record RoomOptions
 
     /// <summary>After this instant joins get 403 ROOM_CLOSED; people in line keep their places. Unset = never.</summary>
     public DateTimeOffset? JoinsCloseAt { get; init; }
+
+    /// <summary>A solved proof-of-work challenge per join (off by default).</summary>
+    public ProofOfWorkOptions ProofOfWork { get; init; } = new();
+    /// <summary>Adaptive admission: the backends the room's routes forward to set its pace (off by default).</summary>
+    public AdaptiveOptions Adaptive { get; init; } = new();
 }

@@ -7,13 +7,13 @@ namespace Gateway.Admission.Rooms;
 internal static class Schedule
 {
     /// <summary>When the room opens (null = open): the admin override if any, else configuration.</summary>
-    public static DateTimeOffset? OpensAt(Room room, RoomSnapshot? snapshot) => Instant(snapshot, "opens_at") ?? room.Options.OpensAt;
+    public static DateTimeOffset? OpensAt(Room room, RoomSnapshot? snapshot) => Instant(snapshot, ControlFields.OpensAt) ?? room.Options.OpensAt;
 
     /// <summary>From when joins go to the pre-queue (null = no pre-queue).</summary>
-    public static DateTimeOffset? PrequeueFrom(Room room, RoomSnapshot? snapshot) => Instant(snapshot, "prequeue_from") ?? room.Options.PrequeueFrom;
+    public static DateTimeOffset? PrequeueFrom(Room room, RoomSnapshot? snapshot) => Instant(snapshot, ControlFields.PrequeueFrom) ?? room.Options.PrequeueFrom;
 
     /// <summary>When joins close (null = never).</summary>
-    public static DateTimeOffset? JoinsCloseAt(Room room, RoomSnapshot? snapshot) => Instant(snapshot, "joins_close_at") ?? room.Options.JoinsCloseAt;
+    public static DateTimeOffset? JoinsCloseAt(Room room, RoomSnapshot? snapshot) => Instant(snapshot, ControlFields.JoinsCloseAt) ?? room.Options.JoinsCloseAt;
 
     /// <summary>Whether the opening shuffles the pre-queue (else it opens in join order).</summary>
     public static bool ShuffleAtOpen(Room room, RoomSnapshot? snapshot)

@@ -1,5 +1,7 @@
 using System.Text.RegularExpressions;
+using Gateway.Admission.ProofOfWork;
 using Gateway.Admission.Tokens;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -9,7 +11,7 @@ namespace Gateway.Admission.Rooms;
 /// Validates <c>WaitingRoom</c> at start-up and on every reload. Each failure names the key, what is
 /// wrong and an example of a right value, so an operator can fix it without reading code.
 /// </summary>
-internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment environment) : IValidateOptions<WaitingRoomOptions>
+internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment environment, IConfiguration? configuration = null) : IValidateOptions<WaitingRoomOptions>
 {
     [GeneratedRegex(@"^[A-Za-z0-9_-]{1,64}\z")]
     internal static partial Regex RoomIdPattern();
@@ -20,6 +22,19 @@ internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment envir
     public ValidateOptionsResult Validate(string? name, WaitingRoomOptions options)
     {
         var errors = new List<string>();
+        // The binder silently drops a room one of whose values does not convert (Capacity: "lots"): that room
+        // would vanish from a running gateway. Bind each configured room alone to name the bad value instead.
+        foreach (var section in configuration?.GetSection($"{WaitingRoomOptions.SectionName}:Rooms").GetChildren() ?? [])
+        {
+            try
+            {
+                section.Get<RoomOptions>();
+            }
+            catch (InvalidOperationException ex)
+            {
+                errors.Add($"{section.Path}: {ex.Message} Use a whole number for Capacity and MaxQueueLength, a decimal for RefillPerSecond, hh:mm:ss for durations and an ISO 8601 instant for times.");
+            }
+        }
         foreach (var (id, room) in options.Rooms)
         {
             var key = $"WaitingRoom:Rooms:{id}";
@@ -38,6 +53,8 @@ internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment envir
             if (room.MaxActive is < 1)
                 errors.Add($"{key}:MaxActive is {room.MaxActive}; it must be >= 1 (e.g. 5000), or removed for no cap.");
             ValidateSchedule(errors, key, room);
+            ValidateProofOfWork(errors, key + ":ProofOfWork", room.ProofOfWork);
+            ValidateAdaptive(errors, key, room);
         }
 
         ValidateKeys(errors, "WaitingRoom:SigningKeys", options.SigningKeys);
@@ -75,6 +92,43 @@ internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment envir
         if (room.JoinsCloseAt is { } closes && room.OpensAt is { } opening && closes <= opening)
             errors.Add($"{key}:JoinsCloseAt ({closes:O}) must be after OpensAt ({opening:O}).");
     }
+
+    private static void ValidateProofOfWork(List<string> errors, string key, ProofOfWorkOptions pow)
+    {
+        const int max = ProofOfWorkOptions.MaxBits;
+        if (pow.Difficulty is < 1 or > max)
+            errors.Add($"{key}:Difficulty is {pow.Difficulty}; it must be 1-{max} leading zero bits (e.g. 15, about a second on a phone; each bit doubles the work).");
+        if (pow.ChallengeTtl < TimeSpan.FromSeconds(10) || pow.ChallengeTtl > TimeSpan.FromHours(1))
+            errors.Add($"{key}:ChallengeTtl is {pow.ChallengeTtl}; it must be between 00:00:10 and 01:00:00 and leave a slow phone time to solve (e.g. 00:02:00).");
+        var auto = pow.AutoDifficulty;
+        if (!double.IsFinite(auto.JoinsPerSecond) || auto.JoinsPerSecond < 0)
+            errors.Add($"{key}:AutoDifficulty:JoinsPerSecond is {auto.JoinsPerSecond}; use 0 to turn the automatic mode off or a rate of new places per second (e.g. 200).");
+        if (auto.MaxDifficulty is { } ceiling && (ceiling < pow.Difficulty || ceiling > max))
+            errors.Add($"{key}:AutoDifficulty:MaxDifficulty is {ceiling}; it must be between Difficulty ({pow.Difficulty}) and {max} (e.g. {Math.Min(max, pow.Difficulty + 4)}), or removed for Difficulty + 4.");
+        if (auto.Window < TimeSpan.FromSeconds(1) || auto.Window > TimeSpan.FromMinutes(10))
+            errors.Add($"{key}:AutoDifficulty:Window is {auto.Window}; it must be between 00:00:01 and 00:10:00 (e.g. 00:00:10).");
+    }
+
+    private static void ValidateAdaptive(List<string> errors, string key, RoomOptions room)
+    {
+        var adaptive = room.Adaptive;
+        key += ":Adaptive";
+        // Against the room's own rate only when on: a room admitting 0.5/s keeps the default floor of 1 while adaptation is off.
+        if (!(adaptive.Floor > 0) || (adaptive.Enabled && !(adaptive.Floor <= room.RefillPerSecond)))
+            errors.Add($"{key}:Floor is {adaptive.Floor}; it must be > 0 and at most the room's RefillPerSecond ({room.RefillPerSecond}) admissions per second (e.g. {Example(room.RefillPerSecond / 10)}).");
+        if (!(adaptive.IncreaseStep > 0) || adaptive.IncreaseStep > 1_000_000)
+            errors.Add($"{key}:IncreaseStep is {adaptive.IncreaseStep}; it must be > 0 and <= 1000000 admissions per second added per control period (e.g. {Example(room.RefillPerSecond / 20)}).");
+        if (!(adaptive.DecreaseFactor > 0) || !(adaptive.DecreaseFactor < 1))
+            errors.Add($"{key}:DecreaseFactor is {adaptive.DecreaseFactor}; it must be between 0 and 1, exclusive: the rate is multiplied by it on overload (e.g. 0.8).");
+        if (adaptive.TargetLatency < TimeSpan.FromMilliseconds(1) || adaptive.TargetLatency > TimeSpan.FromMinutes(10))
+            errors.Add($"{key}:TargetLatency is {adaptive.TargetLatency}; it must be between 00:00:00.001 and 00:10:00 (e.g. 00:00:00.500).");
+        if (!(adaptive.ErrorRatio > 0) || !(adaptive.ErrorRatio < 1))
+            errors.Add($"{key}:ErrorRatio is {adaptive.ErrorRatio}; it must be between 0 and 1, exclusive: the share of overload responses that counts as overload (e.g. 0.02).");
+        if (adaptive.ControlPeriod < TimeSpan.FromSeconds(1) || adaptive.ControlPeriod > TimeSpan.FromMinutes(10))
+            errors.Add($"{key}:ControlPeriod is {adaptive.ControlPeriod}; it must be between 00:00:01 and 00:10:00, at least twice the time from admission to the backend calls (e.g. 00:00:05).");
+    }
+
+    private static string Example(double value) => Math.Max(0.1, Math.Round(value, 1)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static void ValidateKeys(List<string> errors, string section, List<SigningKeyOptions> keys)
     {

@@ -46,6 +46,8 @@ internal sealed class StoreConnection(IOptions<StoreOptions> options, ILogger<St
         config.BacklogPolicy = BacklogPolicy.FailFast;
         config.AsyncTimeout = config.SyncTimeout = (int)_options.OperationTimeout.TotalMilliseconds;
         config.ConnectTimeout = (int)_options.ConnectTimeout.TotalMilliseconds;
+        // 250 ms (default 1 s; the client fails overdue calls only on a heartbeat) cut ClusterFailoverTests' slowest join from 1.1-1.5 s to 0.71-0.95 s (OperationTimeout 0.5 s).
+        config.HeartbeatInterval = TimeSpan.FromMilliseconds(250);
         config.ClientName ??= "waiting-room-gateway";
         _multiplexer = await ConnectionMultiplexer.ConnectAsync(config);
         _multiplexer.ConnectionFailed += (_, e) => Log.StoreConnectionFailed(logger, e.EndPoint?.ToString() ?? "?", e.FailureType.ToString());
@@ -56,14 +58,46 @@ internal sealed class StoreConnection(IOptions<StoreOptions> options, ILogger<St
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>True when the store answers a PING within <paramref name="timeout"/>.</summary>
+    /// <summary>
+    /// True when the store answers a PING within <paramref name="timeout"/>. On a Redis Cluster every connected
+    /// master is pinged at once and one answer is enough: this instance reaches the store. A master that is
+    /// down, failing over or hung neither fails nor slows the check (see docs/ARCHITECTURE.md, failure behaviour).
+    /// </summary>
     public async Task<bool> PingAsync(TimeSpan timeout)
     {
         if (_multiplexer is null || !_multiplexer.IsConnected)
             return false;
+        var masters = _multiplexer.GetServers().Where(s => s.IsConnected && !s.IsReplica).ToList();
+        if (masters.Count == 0)
+            return false;
+        using var expiry = new CancellationTokenSource();
+        var deadline = Task.Delay(timeout, expiry.Token);
+        var pending = masters.Select(AnswersAsync).ToList();
         try
         {
-            await Database.PingAsync().WaitAsync(timeout);
+            while (pending.Count > 0)
+            {
+                var first = await Task.WhenAny([.. pending, deadline]);
+                if (first == deadline)
+                    return false;
+                var answer = (Task<bool>)first;
+                if (await answer)
+                    return true;
+                pending.Remove(answer);
+            }
+            return false;
+        }
+        finally
+        {
+            await expiry.CancelAsync();
+        }
+    }
+
+    private static async Task<bool> AnswersAsync(IServer server)
+    {
+        try
+        {
+            await server.PingAsync();
             return true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 
 namespace Gateway.Admission.Storage;
 
-/// <summary>Readiness: the store answers a PING within <see cref="StoreOptions.ReadinessTimeout"/>.</summary>
+/// <summary>Readiness: the store (on a Redis Cluster, any one master) answers a PING within <see cref="StoreOptions.ReadinessTimeout"/>.</summary>
 internal sealed class StoreHealthCheck(StoreConnection store, IOptions<StoreOptions> options) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>

@@ -10,7 +10,8 @@ namespace Gateway.Admission.Tokens;
 
 /// <summary>
 /// The gateway's secrets, from <c>WaitingRoom:SigningKeys</c>: the admission-token keys (the first signs,
-/// all verify) and, derived from each of them, the key that MACs waiting tokens and identity cookies.
+/// all verify) and, derived from each of them, the keys that MAC waiting tokens and identity cookies, and
+/// proof-of-work challenges.
 /// Swapped whole when configuration reloads, so keys rotate without a restart.
 /// </summary>
 internal sealed class KeyRing : IDisposable
@@ -47,11 +48,12 @@ internal sealed class KeyRing : IDisposable
     /// <summary>One generation of keys.</summary>
     internal sealed class Keys
     {
-        private Keys(string signingKeyId, FrozenDictionary<string, byte[]> admission, byte[][] places)
+        private Keys(string signingKeyId, FrozenDictionary<string, byte[]> admission, byte[][] places, byte[][] challenges)
         {
             SigningKeyId = signingKeyId;
             Admission = admission;
             Places = places;
+            Challenges = challenges;
         }
 
         /// <summary>The id of the key that signs new admission tokens.</summary>
@@ -63,10 +65,16 @@ internal sealed class KeyRing : IDisposable
         /// <summary>Keys MACing waiting tokens and identity cookies, the signing key's first (it MACs new ones).</summary>
         public byte[][] Places { get; }
 
+        /// <summary>Keys MACing proof-of-work challenges, the signing key's first (it MACs new ones).</summary>
+        public byte[][] Challenges { get; }
+
         public static Keys From(IReadOnlyList<(string Id, byte[] Secret)> keys) => new(
             keys[0].Id,
             keys.ToFrozenDictionary(k => k.Id, k => k.Secret, StringComparer.Ordinal),
             // A separate key per purpose: a MAC made for one kind of token can never pass as another.
-            [.. keys.Select(k => HMACSHA256.HashData(k.Secret, Encoding.ASCII.GetBytes("waiting-room/place-mac/v1")))]);
+            [.. keys.Select(k => Derive(k.Secret, "waiting-room/place-mac/v1"))],
+            [.. keys.Select(k => Derive(k.Secret, "waiting-room/pow-challenge/v1"))]);
+
+        private static byte[] Derive(byte[] secret, string purpose) => HMACSHA256.HashData(secret, Encoding.ASCII.GetBytes(purpose));
     }
 }

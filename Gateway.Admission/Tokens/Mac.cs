@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
@@ -7,6 +8,8 @@ namespace Gateway.Admission.Tokens;
 /// <summary>
 /// Short MACs for tokens the gateway issues and checks locally (waiting tokens, identity cookies): the first
 /// 128 bits of HMAC-SHA256, 22 base64url characters, compared in constant time against every key of the ring.
+/// The input is ASCII text of at most 256 characters (room ids, base64url ids); anything else has no MAC and
+/// never verifies (a lossy conversion, '?' for every other character, would give two inputs one MAC).
 /// </summary>
 internal static class Mac
 {
@@ -14,18 +17,22 @@ internal static class Mac
     private const int Bytes = 16;
     private const int MaxInput = 256;
 
-    /// <summary>The MAC of <paramref name="input"/> under <paramref name="key"/>, as 22 base64url characters.</summary>
+    /// <summary>The MAC of <paramref name="input"/> (ASCII, at most 256 characters) under <paramref name="key"/>, as 22 base64url characters.</summary>
     public static string Compute(byte[] key, ReadOnlySpan<char> input)
     {
+        Span<byte> text = stackalloc byte[MaxInput];
+        if (!TryAscii(input, text, out var length))
+            throw new ArgumentException("A MAC covers ASCII text of at most 256 characters.", nameof(input));
         Span<byte> mac = stackalloc byte[32];
-        Hash(key, input, mac);
+        HMACSHA256.HashData(key, text[..length], mac);
         return Base64Url.EncodeToString(mac[..Bytes]);
     }
 
     /// <summary>True when <paramref name="mac"/> is the MAC of <paramref name="input"/> under any of <paramref name="keys"/>.</summary>
     public static bool Verify(byte[][] keys, ReadOnlySpan<char> input, ReadOnlySpan<char> mac)
     {
-        if (mac.Length != Chars || input.Length > MaxInput)
+        Span<byte> text = stackalloc byte[MaxInput];
+        if (mac.Length != Chars || !TryAscii(input, text, out var length))
             return false;
         Span<byte> given = stackalloc byte[Bytes + 2];
         if (!SafeBase64Url.TryDecode(mac, given, out var written) || written != Bytes)
@@ -34,17 +41,16 @@ internal static class Mac
         var match = false;
         foreach (var key in keys)
         {
-            Hash(key, input, expected);
+            HMACSHA256.HashData(key, text[..length], expected);
             match |= CryptographicOperations.FixedTimeEquals(expected[..Bytes], given[..Bytes]);
         }
         return match;
     }
 
-    private static void Hash(byte[] key, ReadOnlySpan<char> input, Span<byte> destination)
+    private static bool TryAscii(ReadOnlySpan<char> input, Span<byte> destination, out int length)
     {
-        Span<byte> bytes = stackalloc byte[MaxInput];
-        var length = Encoding.ASCII.GetBytes(input, bytes);
-        HMACSHA256.HashData(key, bytes[..length], destination);
+        length = 0;
+        return input.Length <= destination.Length && Ascii.FromUtf16(input, destination, out length) == OperationStatus.Done;
     }
 }
 

@@ -32,16 +32,7 @@ public sealed class WaitingRoomScreenshot(ChromiumFixture chromium)
         Assert.True(png.Length > 10_000, $"screenshot is only {png.Length} bytes");
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
         if (Environment.GetEnvironmentVariable("WR_SCREENSHOT") == "1")
-            await File.WriteAllBytesAsync(Path.Combine(RepositoryRoot(), "docs", "img", "waiting-room.png"), png);
+            await File.WriteAllBytesAsync(Path.Combine(Repo.Root, "docs", "img", "waiting-room.png"), png);
     }
 
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Proxy.sln")))
-                return dir.FullName;
-        }
-        throw new InvalidOperationException("Proxy.sln not found above " + AppContext.BaseDirectory);
-    }
 }

@@ -1,3 +1,4 @@
+using Gateway.Tests.Infrastructure;
 using System.Text.RegularExpressions;
 
 namespace Gateway.Tests.Deployment;

@@ -1,3 +1,4 @@
+using Gateway.Tests.Infrastructure;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 

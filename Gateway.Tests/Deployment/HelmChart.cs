@@ -1,29 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Gateway.Tests.Infrastructure;
 using YamlDotNet.RepresentationModel;
 
 namespace Gateway.Tests.Deployment;
-
-/// <summary>The repository's files and the helm binary that build/tools.sh installs into .tools/bin.</summary>
-internal static class Repo
-{
-    public static string Root { get; } = FindRoot();
-
-    public static string File(params string[] parts) => Path.Combine([Root, .. parts]);
-
-    public static string ChartDir => File("charts", "waiting-room-gateway");
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (System.IO.File.Exists(Path.Combine(dir.FullName, "Proxy.sln")))
-                return dir.FullName;
-        }
-        throw new InvalidOperationException("Proxy.sln not found above " + AppContext.BaseDirectory);
-    }
-}
 
 internal sealed record ProcessResult(int ExitCode, string Stdout, string Stderr);
 

@@ -141,6 +141,27 @@ public sealed class GateTests(RedisServerFixture redis) : IClassFixture<RedisSer
     }
 
     [Fact]
+    public async Task AdmissionCookie_SpelledInAnyCase_OpensTheGate_ButNeverReachesTheBackend()
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null);
+        var admission = await bed.Client.AdmitAsync(bed.Room);
+        var (identity, _) = bed.Gateway.Services.GetRequiredService<CallerIdentity>().Mint();
+
+        foreach (var name in new[] { "wr_adm_" + bed.Room, "WR_ADM_" + bed.Room.ToUpperInvariant(), "Wr_Adm_" + bed.Room })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/inventory/_backend/echo");
+            request.Headers.Add("Cookie", $"theme=dark; {name}={admission}; WR_ID={identity}");
+            using var response = await bed.Client.Http.SendAsync(request);
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var echoed = await response.Content.ReadAsStringAsync();
+            Assert.DoesNotContain(admission, echoed, StringComparison.Ordinal);
+            Assert.DoesNotContain(identity, echoed, StringComparison.Ordinal);
+            Assert.Contains("theme=dark", echoed, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task KeyRotation_TokensFromTheOldKeyStillVerify_WhileTheNewKeySigns()
     {
         var oldKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));

@@ -25,6 +25,38 @@ public sealed class QueueApiTests(RedisServerFixture redis) : IClassFixture<Redi
         Assert.False(string.IsNullOrWhiteSpace(error["trace_id"]!.GetValue<string>()));
     }
 
+    [Theory]
+    [InlineData("/api/v1/queue/join", "application/json", "5\r\nabc\r\n0\r\n\r\n")]
+    [InlineData("/api/v1/queue/enter", "application/json", "ffffffffffffffff\r\nabc")]
+    [InlineData("/api/v1/queue/leave", "text/plain", "zz\r\nabc\r\n0\r\n\r\n")]
+    public async Task MalformedChunkedBody_Is400InvalidRequest_NeverA500(string path, string contentType, string chunks)
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null);
+        var request = $"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {contentType}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunks}";
+
+        var response = await RawHttp.SendAsync(bed.Gateway.BaseAddress, Encoding.ASCII.GetBytes(request), headRequest: false, TimeSpan.FromSeconds(30));
+
+        Assert.NotNull(response);
+        Assert.Equal(400, response.Status);
+        Assert.Equal("INVALID_REQUEST", System.Text.Json.Nodes.JsonNode.Parse(response.Text)!["error"]!["code"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("GET", "/api/v1/queue/join", 405, "METHOD_NOT_ALLOWED")]
+    [InlineData("PROPFIND", "/api/v1/queue/status", 405, "METHOD_NOT_ALLOWED")]
+    [InlineData("POST", "/api/v1/queue/nope", 404, "NOT_FOUND")]
+    [InlineData("GET", "/nothing-here", 404, "NOT_FOUND")]
+    public async Task UnknownPathOrMethod_IsRefusedInTheErrorShape(string method, string path, int status, string code)
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null);
+        using var response = await bed.Client.Http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        Assert.Equal(status, (int)response.StatusCode);
+        var error = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+        Assert.Equal(code, error["code"]!.GetValue<string>());
+        Assert.False(string.IsNullOrWhiteSpace(error["trace_id"]!.GetValue<string>()));
+    }
+
     [Fact]
     public async Task Join_UnknownEvent_Is404_AndBadUserIdOrIdempotencyKey_Is400()
     {

@@ -68,4 +68,32 @@ public sealed class StoreOutageTests
         await redis.StartAsync();
         await Eventually.TrueAsync(async () => (await bed.Client.Http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(30));
     }
+
+    [Fact]
+    public async Task RedisDownLongerThanAbandonAfter_EveryPlaceSurvives_InOrder()
+    {
+        // Redis with an fsync'd append-only file: killed and restarted, it comes back with its data, as a
+        // production Redis does (persistence or a replica). AbandonAfter is 3 s; the store is gone for 8 s.
+        await using var redis = await RedisServer.StartNewAsync(persistent: true);
+        await using var bed = await GatewayTestBed.StartAsync(redis.ConnectionString, s => s[s.Keys.First(k => k.EndsWith(":Capacity", StringComparison.Ordinal))[..^":Capacity".Length] + ":AbandonAfter"] = "00:00:03", capacity: 1, refill: 0.001);
+        await bed.Client.JoinAsync(bed.Room, "head");
+        var tokens = new List<string>();
+        for (var i = 0; i < 5; i++)
+            tokens.Add((await bed.Client.JoinAsync(bed.Room, $"u{i}")).Body["waiting_token"]!.GetValue<string>());
+        await Task.Delay(1000); // a tick or two records that the store is alive
+
+        await redis.StopAsync();
+        await Task.Delay(TimeSpan.FromSeconds(8));
+        await redis.StartAsync();
+        await Eventually.TrueAsync(async () => (await bed.Client.Http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the store is back");
+
+        var positions = new List<long>();
+        foreach (var token in tokens)
+        {
+            var (status, body, _) = await bed.Client.StatusAsync(token);
+            Assert.Equal(HttpStatusCode.OK, status);
+            positions.Add(body["position"]!.GetValue<long>());
+        }
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], positions);
+    }
 }

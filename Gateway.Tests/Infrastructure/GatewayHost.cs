@@ -16,14 +16,18 @@ public sealed class GatewayHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private GatewayHost(WebApplication app, Uri address, string configPath)
+    private GatewayHost(WebApplication app, Uri address, Uri adminAddress, string configPath)
     {
         _app = app;
         BaseAddress = address;
+        AdminAddress = adminAddress;
         ConfigPath = configPath;
     }
 
     public Uri BaseAddress { get; }
+
+    /// <summary>Where the admin API answers: the <c>Admin:Urls</c> address when the settings name one, else <see cref="BaseAddress"/>.</summary>
+    public Uri AdminAddress { get; }
 
     /// <summary>The appsettings.json this gateway reads and watches.</summary>
     public string ConfigPath { get; }
@@ -49,8 +53,12 @@ public sealed class GatewayHost : IAsyncDisposable
             configure?.Invoke(builder);
         });
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new GatewayHost(app, new Uri(address), configPath);
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList();
+        var adminPorts = settings.TryGetValue("Admin:Urls", out var adminUrls) && adminUrls is not null
+            ? adminUrls.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(u => new Uri(u).Port).ToHashSet()
+            : [];
+        var address = addresses.First(a => !adminPorts.Contains(a.Port));
+        return new GatewayHost(app, address, addresses.FirstOrDefault(a => adminPorts.Contains(a.Port)) ?? address, configPath);
     }
 
     /// <summary>Rewrites the watched appsettings.json (the gateway reloads it without a restart).</summary>
@@ -73,6 +81,19 @@ public sealed class GatewayHost : IAsyncDisposable
             BaseAddress = BaseAddress,
             Timeout = TimeSpan.FromSeconds(30),
         };
+
+    /// <summary>A client of the admin API on <see cref="AdminAddress"/>, sending <paramref name="secret"/> as its bearer key (null: none).</summary>
+    public AdminClient CreateAdminClient(string? secret = TestConfig.AdminSecret)
+    {
+        var http = new HttpClient(new SocketsHttpHandler { UseCookies = false, UseProxy = false, ActivityHeadersPropagator = null })
+        {
+            BaseAddress = AdminAddress,
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+        if (secret is not null)
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
+        return new AdminClient(http);
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -26,13 +26,15 @@ public sealed class GatewayTestBed : IAsyncDisposable
 
     public QueueClient Client { get; }
 
-    public static async Task<GatewayTestBed> StartAsync(string? redis, Action<Dictionary<string, string?>>? configure = null, int capacity = 100, double refill = 10)
+    /// <summary>Starts the backends and a gateway; <paramref name="host"/> may add to the gateway's builder (e.g. a log provider).</summary>
+    public static async Task<GatewayTestBed> StartAsync(string? redis, Action<Dictionary<string, string?>>? configure = null, int capacity = 100, double refill = 10,
+        Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? host = null)
     {
         var backends = await SampleBackendsApp.StartAsync(new SampleBackendsOptions { ReservationPort = 0, InventoryPort = 0, PaymentPort = 0, CapacityPerSecond = 100_000 });
         var room = "r" + Guid.NewGuid().ToString("N")[..10];
         var settings = TestConfig.Gateway(backends, room, capacity, refill);
         configure?.Invoke(settings);
-        var gateway = await GatewayHost.StartAsync(redis, settings);
+        var gateway = await GatewayHost.StartAsync(redis, settings, configure: host);
         return new GatewayTestBed(backends, gateway, settings, room);
     }
 

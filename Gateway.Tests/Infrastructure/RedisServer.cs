@@ -13,18 +13,22 @@ public sealed class RedisServer : IAsyncDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("wr-redis-").FullName;
     private Process? _process;
 
-    public RedisServer()
+    public RedisServer(bool persistent = false)
     {
         Port = FreePort();
+        Persistent = persistent;
     }
+
+    /// <summary>Writes every change to an append-only file (fsync always), so a killed server restarts with its data.</summary>
+    public bool Persistent { get; }
 
     public int Port { get; }
 
     public string ConnectionString => $"127.0.0.1:{Port}";
 
-    public static async Task<RedisServer> StartNewAsync()
+    public static async Task<RedisServer> StartNewAsync(bool persistent = false)
     {
-        var server = new RedisServer();
+        var server = new RedisServer(persistent);
         await server.StartAsync();
         return server;
     }
@@ -35,7 +39,7 @@ public sealed class RedisServer : IAsyncDisposable
             "redis-server is not installed. Run the tests through README's test command (bash build/test.sh), which installs it.");
         var info = new ProcessStartInfo(path)
         {
-            ArgumentList = { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _dir, "--protected-mode", "yes" },
+            ArgumentList = { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", Persistent ? "yes" : "no", "--appendfsync", "always", "--dir", _dir, "--protected-mode", "yes" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
@@ -97,7 +101,7 @@ public sealed class RedisServer : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static string? Which(string name) =>
+    internal static string? Which(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
             .Concat(["/usr/bin", "/usr/local/bin", "/usr/sbin"])
             .Select(dir => Path.Combine(dir, name))

@@ -23,6 +23,10 @@ public abstract class StoreFixture : IAsyncLifetime
 
     public IDatabase Database => Connection.Database;
 
+    /// <summary>The same store with its scripts reading the time from <paramref name="clock"/> (the test-only script variant).</summary>
+    internal IQueueStore StoreWithClock(TimeProvider clock) =>
+        RedisQueueStore.WithArgumentClock(Connection, _services!.GetRequiredService<Gateway.Admission.Diagnostics.WaitingRoomMetrics>(), Microsoft.Extensions.Logging.Abstractions.NullLogger<RedisQueueStore>.Instance, clock);
+
     public RedisServer? Redis { get; private set; }
 
     public abstract string Name { get; }
@@ -30,11 +34,9 @@ public abstract class StoreFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var settings = new Dictionary<string, string?> { ["Store:OperationTimeout"] = "00:00:05", ["Store:PositionIndex"] = PositionIndex };
-        if (UseRedis)
-        {
-            Redis = await RedisServer.StartNewAsync();
-            settings["ConnectionStrings:Redis"] = Redis.ConnectionString;
-        }
+        var connectionString = await StartServerAsync();
+        if (connectionString is not null)
+            settings["ConnectionStrings:Redis"] = connectionString;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection();
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
@@ -50,6 +52,21 @@ public abstract class StoreFixture : IAsyncLifetime
     {
         if (_services is not null)
             await _services.DisposeAsync();
+        await StopServerAsync();
+    }
+
+    /// <summary>Starts the server the store connects to and returns its connection string; null = the embedded store.</summary>
+    protected virtual async Task<string?> StartServerAsync()
+    {
+        if (!UseRedis)
+            return null;
+        Redis = await RedisServer.StartNewAsync();
+        return Redis.ConnectionString;
+    }
+
+    /// <summary>Stops what <see cref="StartServerAsync"/> started; runs even when the start failed half-way.</summary>
+    protected virtual async Task StopServerAsync()
+    {
         if (Redis is not null)
             await Redis.DisposeAsync();
     }
@@ -106,4 +123,29 @@ public sealed class EmbeddedStoreFixture : StoreFixture
     public override string Name => "embedded";
 
     protected override bool UseRedis => false;
+}
+
+/// <summary>
+/// The queue store over a real Redis Cluster (three masters, three replicas): every room's keys share one
+/// hash slot, and the random room ids spread the rooms over all three masters.
+/// </summary>
+public sealed class RedisClusterStoreFixture : StoreFixture
+{
+    public RedisCluster Cluster { get; private set; } = null!;
+
+    public override string Name => "redis-cluster";
+
+    protected override bool UseRedis => true;
+
+    protected override async Task<string?> StartServerAsync()
+    {
+        Cluster = await RedisCluster.StartNewAsync();
+        return Cluster.ConnectionString;
+    }
+
+    protected override async Task StopServerAsync()
+    {
+        if (Cluster is not null)
+            await Cluster.DisposeAsync();
+    }
 }

@@ -9,6 +9,23 @@ public static class TestConfig
     /// <summary>A fixed 32-byte test key (base64), never used outside tests.</summary>
     public const string TestSecret = "dGVzdC1zaWduaW5nLWtleS10ZXN0LXNpZ25pbmcta2V5IQ==";
 
+    /// <summary>The admin bearer secret tests use, and its key id; configuration holds only its SHA-256.</summary>
+    public const string AdminSecret = "test-admin-secret-1f0c9e";
+
+    public const string AdminKeyId = "test-ops";
+
+    /// <summary>Adds the test admin key (<see cref="AdminSecret"/>'s hash) to <paramref name="settings"/>, and returns them.</summary>
+    public static Dictionary<string, string?> WithAdmin(Dictionary<string, string?> settings)
+    {
+        settings["Admin:Keys:0:Id"] = AdminKeyId;
+        settings["Admin:Keys:0:Sha256"] = Sha256Hex(AdminSecret);
+        return settings;
+    }
+
+    /// <summary>What <c>printf %s "$SECRET" | sha256sum</c> prints.</summary>
+    public static string Sha256Hex(string secret) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)));
+
     /// <summary>Routes for the three clusters on the sample backends; the gated ones name <paramref name="room"/>.</summary>
     public static Dictionary<string, string?> Gateway(SampleBackendsApp backends, string room = "concert", int capacity = 100, double refill = 10, bool gated = true)
     {

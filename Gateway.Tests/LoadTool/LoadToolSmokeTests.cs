@@ -48,6 +48,55 @@ public sealed class LoadToolSmokeTests
         AssertReportWritten(result);
     }
 
+    [Fact]
+    public async Task BackendPaceScenario_SetsTheBackendsCapacity_SamplesEverySecond_AndWritesItsChart()
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null, capacity: 5, refill: 20);
+        using var client = LoadTestHttp.CreateClient(maxConnectionsPerServer: 64);
+        var pace = new BackendPaceScenario(new BackendPaceOptions
+        {
+            Gateway = bed.Gateway.BaseAddress,
+            EventId = bed.Room,
+            ArrivalsPerSecond = 5,
+            Duration = TimeSpan.FromSeconds(3),
+            Backends = [bed.Backends.ReservationUrl, bed.Backends.InventoryUrl, bed.Backends.PaymentUrl],
+            CapacitySchedule = [new CapacityStep(0, 1000), new CapacityStep(1, 500)],
+            ThinkTime = TimeSpan.Zero,
+            Transient = TimeSpan.Zero,
+        });
+
+        using var stop = new CancellationTokenSource();
+        var sampler = PaceSampler.RunAsync(client, pace, stop.Token);
+        var result = await LoadRunner.RunAsync(pace.Create(), new LoadRunOptions { Client = client });
+        await stop.CancelAsync();
+        var (samples, missed) = await sampler;
+
+        Assert.True(pace.Counts.Joined > 0, "nobody joined");
+        Assert.NotEmpty(samples);
+        Assert.Contains(samples, s => s.EffectiveRate is not null);
+        Assert.Equal(500, samples[^1].Capacity);
+        var stats = await BackendStats.FetchAsync(client, bed.Backends.InventoryUrl, CancellationToken.None);
+        Assert.NotNull(stats.Requests);
+        var directory = Directory.CreateTempSubdirectory("loadtool-pace-").FullName;
+        try
+        {
+            ReportWriter.Write(directory, new ReportDocument
+            {
+                Title = "Load test: backend-pace smoke",
+                Facts = ["CI smoke run"],
+                Measured = [new ReportRun("main", result)],
+                Pace = PaceResult.From(pace, samples, missed),
+            });
+            foreach (var name in new[] { "pace.csv", "pace.png", "report.md" })
+                Assert.True(new FileInfo(Path.Combine(directory, name)).Length > 0, $"{name} is empty");
+            Assert.Contains("## Backend pace", File.ReadAllText(Path.Combine(directory, "report.md")), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private static void AssertCompletedWithoutErrors(LoadTestResult result)
     {
         Assert.False(result.Cancelled);

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Gateway.Admission.Diagnostics;
 using Gateway.Proxy.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
+using Gateway.Tests.Infrastructure;
 
 namespace Gateway.Tests.Observability;
 
@@ -17,7 +18,7 @@ public sealed partial class DashboardTests
     public void Dashboard_QueriesOnlyMetricsTheGatewayExports_AndCoversTheRequiredPanels()
     {
         var exported = ExportedFamilies();
-        var dashboard = JsonNode.Parse(File.ReadAllText(RepoFile("docs", "grafana", "waiting-room.json")))!;
+        var dashboard = JsonNode.Parse(File.ReadAllText(Repo.File("docs", "grafana", "waiting-room.json")))!;
         var queries = dashboard["panels"]!.AsArray()
             .SelectMany(p => p!["targets"]?.AsArray() ?? [])
             .Select(t => t!["expr"]!.GetValue<string>())
@@ -31,12 +32,16 @@ public sealed partial class DashboardTests
         Assert.Contains(queries, q => q.Contains("waitingroom_eta_accuracy_ratio", StringComparison.Ordinal));
         Assert.Contains(queries, q => q.Contains("histogram_quantile(0.95", StringComparison.Ordinal) && q.Contains("by (le, route)", StringComparison.Ordinal));
         Assert.Contains(queries, q => q.Contains("waitingroom_store_errors_total", StringComparison.Ordinal));
+        // Operator control: room state, overrides, active users, the rate in force.
+        foreach (var metric in new[] { "waitingroom_room_state", "waitingroom_overrides", "waitingroom_active", "waitingroom_refill_effective_per_second", "waitingroom_admin_changes_total" })
+            Assert.Contains(queries, q => q.Contains(metric, StringComparison.Ordinal));
+        Assert.Contains(queries, q => q.Contains("gateway_breaker_state", StringComparison.Ordinal));
     }
 
     [Fact]
     public void ObservabilityDoc_NamesEveryExportedMetric()
     {
-        var doc = File.ReadAllText(RepoFile("docs", "OBSERVABILITY.md"));
+        var doc = File.ReadAllText(Repo.File("docs", "OBSERVABILITY.md"));
 
         Assert.All(ExportedFamilies(), name => Assert.Contains("`" + name, doc, StringComparison.Ordinal));
     }
@@ -64,13 +69,4 @@ public sealed partial class DashboardTests
     private static string Family(string sample) =>
         Regex.Replace(sample, "_(bucket|sum|count)$", "");
 
-    private static string RepoFile(params string[] parts)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Proxy.sln")))
-                return Path.Combine([dir.FullName, .. parts]);
-        }
-        throw new InvalidOperationException("Proxy.sln not found above " + AppContext.BaseDirectory);
-    }
 }

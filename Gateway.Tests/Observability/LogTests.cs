@@ -154,7 +154,7 @@ public sealed class LogTests
         public static async Task<GatewayProcess> StartAsync(string[] args)
         {
             var dir = Directory.CreateTempSubdirectory("wr-logs-").FullName;
-            File.Copy(Path.Combine(RepositoryRoot(), "Gateway.Proxy", "appsettings.json"), Path.Combine(dir, "appsettings.json"));
+            File.Copy(Path.Combine(Repo.Root, "Gateway.Proxy", "appsettings.json"), Path.Combine(dir, "appsettings.json"));
             var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
             {
                 RedirectStandardOutput = true,
@@ -218,14 +218,5 @@ public sealed class LogTests
             }
         }
 
-        private static string RepositoryRoot()
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "Proxy.sln")))
-                    return dir.FullName;
-            }
-            throw new InvalidOperationException("Proxy.sln not found above " + AppContext.BaseDirectory);
-        }
     }
 }

@@ -39,6 +39,23 @@ public sealed class StartupValidationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task InvalidAdaptiveSettings_FailStartup_WithKeyAndExample()
+    {
+        var settings = TestConfig.Gateway(_backends);
+        settings["WaitingRoom:Rooms:concert:Adaptive:Enabled"] = "true";
+        settings["WaitingRoom:Rooms:concert:Adaptive:Floor"] = "50"; // above the room's 10/s
+        settings["WaitingRoom:Rooms:concert:Adaptive:DecreaseFactor"] = "1.5";
+        settings["WaitingRoom:Rooms:concert:Adaptive:ControlPeriod"] = "00:00:00.2";
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => GatewayHost.StartAsync(null, settings));
+
+        Assert.Contains("WaitingRoom:Rooms:concert:Adaptive:Floor is 50", error.Message, StringComparison.Ordinal);
+        Assert.Contains("WaitingRoom:Rooms:concert:Adaptive:DecreaseFactor is 1.5", error.Message, StringComparison.Ordinal);
+        Assert.Contains("WaitingRoom:Rooms:concert:Adaptive:ControlPeriod is 00:00:00.2000000", error.Message, StringComparison.Ordinal);
+        Assert.Contains("(e.g. 0.8)", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ProductionWithoutSigningKey_RefusesToStart()
     {
         var settings = TestConfig.Gateway(_backends);

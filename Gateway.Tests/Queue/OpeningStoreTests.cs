@@ -238,7 +238,7 @@ public abstract class OpeningStoreTests<TFixture>(TFixture fixture, ITestOutputH
         var b = await JoinAsync(room, "b", 2);
         var c = await JoinAsync(room, "c", 3);
 
-        Assert.Equal(PlaceState.Prequeued, await Store.LeaveAsync(room, b.Id));
+        Assert.Equal(PlaceState.Prequeued, (await Store.LeaveAsync(room, b.Id)).Was);
         var open = Opened(room);
         var tick = await Store.TickAsync(open, Work(shuffleLimit: 500));
 

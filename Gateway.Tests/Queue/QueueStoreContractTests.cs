@@ -142,8 +142,8 @@ public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where 
         var c = await JoinAsync(room, "c");
         Assert.Equal(3, c.Place.Position);
 
-        Assert.Equal(PlaceState.Waiting, await Store.LeaveAsync(room, a.Id));
-        Assert.Equal(PlaceState.None, await Store.LeaveAsync(room, a.Id)); // idempotent
+        Assert.Equal(PlaceState.Waiting, (await Store.LeaveAsync(room, a.Id)).Was);
+        Assert.Equal(PlaceState.None, (await Store.LeaveAsync(room, a.Id)).Was); // idempotent
 
         Assert.Equal(PlaceState.None, (await StatusAsync(room, a.Id)).State);
         Assert.Equal(1, (await StatusAsync(room, b.Id)).Position);
@@ -318,7 +318,7 @@ public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where 
         var room = fixture.NewRoom(capacity: 1, with: o => o with { PrequeueFrom = DateTimeOffset.UtcNow.AddMinutes(-1), OpensAt = DateTimeOffset.UtcNow.AddMinutes(5) });
         var other = fixture.NewRoom(capacity: 2, maxQueue: 100);
         // Touch every kind of state: pre-queue, places, callers, user ids, clients, join limits, admissions,
-        // revocations, challenges, overrides, history.
+        // revocations, challenges, overrides, the adaptive controller's state, history.
         await Store.JoinAsync(room, new JoinRequest(WaitingTokens.NewPlaceId(), "c:p", "pre", "198.51.100.1", 5, 10, 42, "challenge-1", DateTimeOffset.UtcNow.AddMinutes(1)));
         var head = await Store.JoinAsync(other, new JoinRequest(WaitingTokens.NewPlaceId(), "c:h", "head", "198.51.100.2", 5, 10, 0, "challenge-2", DateTimeOffset.UtcNow.AddMinutes(1)));
         var second = await JoinAsync(other, "second");
@@ -327,7 +327,9 @@ public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where 
         await Store.EnterAsync(other, second.Id, "aid-s");
         await Store.RecordFirstEtaAsync(other, second.Id, 10);
         await Store.RevokeAsync(other, entered.AdmissionId);
-        await Store.SetOverridesAsync(other, new Dictionary<string, string?> { ["refill"] = "5" });
+        await Store.AdaptAsync(room, AdaptReport.Hold);
+        // An override slow enough that the tick below cannot promote the third person (their place keeps the queue key).
+        await Store.SetOverridesAsync(other, new Dictionary<string, string?> { ["refill"] = "0.001" });
         await TickAsync(room);
         await TickAsync(other);
 
@@ -474,6 +476,21 @@ public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where 
 
         Assert.Equal(JoinOutcome.Joined, first.Outcome);
         Assert.Equal(JoinOutcome.ChallengeReplayed, replay.Outcome);
+    }
+
+    [Fact]
+    public async Task Tick_ReportsEveryNewPlace_ForTheAutomaticDifficultysJoinRate()
+    {
+        var room = fixture.NewRoom(capacity: 1);
+        Assert.Equal(0, (await TickAsync(room)).JoinsTotal);
+
+        await JoinAsync(room, "a");
+        await JoinAsync(room, "b");
+        await JoinAsync(room, "a"); // the same caller again: the existing place, not a new one
+        await Store.JoinAsync(room, new JoinRequest(WaitingTokens.NewPlaceId(), "c:c", null, "192.0.2.3", 0, 0, 0, "ch-1", DateTimeOffset.UtcNow.AddMinutes(1)));
+        await Store.JoinAsync(room, new JoinRequest(WaitingTokens.NewPlaceId(), "c:d", null, "192.0.2.4", 0, 0, 0, "ch-1", DateTimeOffset.UtcNow.AddMinutes(1))); // replayed: refused
+
+        Assert.Equal(3, (await TickAsync(room)).JoinsTotal);
     }
 }
 

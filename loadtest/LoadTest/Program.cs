@@ -1,4 +1,14 @@
 using LoadTest.Cli;
+using LoadTest.Engine;
+
+// Socket completions run on the socket engine's thread instead of being queued to the thread pool: a response
+// is handled where it was read, without waking a worker for it (at 5,000/s, 54 us of CPU per request without,
+// 39 with). Read once, at the first socket, so it must be set before any. The iterations' code after each
+// await then runs there too, so scenarios must not block.
+if (Environment.GetEnvironmentVariable(LoadTestHttp.InlineCompletionsVariable) is null)
+{
+    Environment.SetEnvironmentVariable(LoadTestHttp.InlineCompletionsVariable, "1");
+}
 
 if (CliParser.WantsHelp(args))
 {

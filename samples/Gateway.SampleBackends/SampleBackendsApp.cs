@@ -65,6 +65,18 @@ public sealed class SampleBackendsApp : IAsyncDisposable
     /// <exception cref="ArgumentException">The name is none of the three.</exception>
     public BackendStats Stats(string service) => Host(service).Stats();
 
+    /// <summary>Changes how many requests per second one service admits, from now on (as <c>POST /_backend/capacity</c> does).</summary>
+    /// <exception cref="ArgumentException">The name is none of the three, or the capacity is not positive.</exception>
+    public void SetCapacity(string service, double perSecond)
+    {
+        if (!double.IsFinite(perSecond) || perSecond <= 0 || perSecond > SampleBackendsOptions.MaxCapacityPerSecond)
+        {
+            throw new ArgumentException($"The capacity must be greater than 0 and at most {SampleBackendsOptions.MaxCapacityPerSecond:N0}; got {perSecond}.", nameof(perSecond));
+        }
+
+        Host(service).SetCapacity(perSecond);
+    }
+
     /// <summary>Stops all three services.</summary>
     public async ValueTask DisposeAsync() =>
         await Task.WhenAll(_hosts.Select(h => h.DisposeAsync().AsTask()));

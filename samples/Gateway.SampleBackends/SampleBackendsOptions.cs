@@ -9,7 +9,7 @@ namespace Gateway.SampleBackends;
 public sealed record SampleBackendsOptions
 {
     // Counts per window are packed into 32 bits (see CapacityGate); a billion a second is far beyond any test.
-    private const double MaxCapacityPerSecond = 1_000_000_000;
+    internal const double MaxCapacityPerSecond = 1_000_000_000;
 
     /// <summary>Loopback address every service binds to (an IP literal or <c>localhost</c>).</summary>
     public string Host { get; init; } = "127.0.0.1";

@@ -75,6 +75,8 @@ redis.call('HSET', K_TOK, id, encode(r))
 redis.call('HSET', K_WHO, who, id)
 if user ~= '' then redis.call('HSET', K_USERS, user, id) end
 redis.call('HINCRBY', K_PC, client, 1)
+-- Every new place, across instances: the rate the proof of work's automatic difficulty follows.
+redis.call('HINCRBY', K_META, 'joins', 1)
 
 local tokens, promoted, dropped = promote(A_PROMOTE_LIMIT)
 expire(K_Q, K_TOK, K_DL, K_WHO, K_USERS, K_PC, K_META, K_PQ, K_RANK, K_HIST)

@@ -9,6 +9,7 @@ internal enum ScenarioKind
     Admitted,
     StatusStorm,
     FlashCrowd,
+    BackendPace,
 }
 
 /// <summary>A validated command line. See loadtest/README.md for every option.</summary>
@@ -65,6 +66,17 @@ internal sealed record CliOptions
     public double BucketCapacity { get; init; }
 
     public double BucketRefill { get; init; }
+
+    public double ArrivalsPerSecond { get; init; }
+
+    public IReadOnlyList<Scenarios.CapacityStep> CapacitySchedule { get; init; } = [];
+
+    public TimeSpan ThinkTime { get; init; }
+
+    public TimeSpan Transient { get; init; }
+
+    /// <summary>A word for the run (e.g. "adaptive on"), shown in the report's title and chart.</summary>
+    public string? Label { get; init; }
 
     /// <summary>Every URL the run will contact, for the loopback check.</summary>
     public IEnumerable<Uri> Targets => new[] { Url, Target }.OfType<Uri>().Concat(BackendStats).Distinct();

@@ -29,6 +29,8 @@ internal static class CliParser
         ["status-storm"] = (ScenarioKind.StatusStorm, [.. RateModel, "target", "event", "user-prefix", "prefill", "prefill-concurrency", "sample"]),
         ["flash-crowd"] = (ScenarioKind.FlashCrowd,
             ["target", "event", "user-prefix", "users", "join-seconds", "duration", "backend-stats", "bucket-capacity", "bucket-refill"]),
+        ["backend-pace"] = (ScenarioKind.BackendPace,
+            ["target", "event", "user-prefix", "arrivals", "duration", "backend-stats", "capacity-schedule", "think-ms", "transient", "label"]),
     };
 
     /// <summary>True when the arguments ask for help (or are empty).</summary>
@@ -40,10 +42,10 @@ internal static class CliParser
     {
         var values = Tokenize(args);
         var reader = new Reader(values);
-        var scenarioName = reader.Text("scenario", null) ?? throw new ArgumentException("--scenario is required (http, admitted, status-storm, flash-crowd)");
+        var scenarioName = reader.Text("scenario", null) ?? throw new ArgumentException("--scenario is required (http, admitted, status-storm, flash-crowd, backend-pace)");
         if (!Scenarios.TryGetValue(scenarioName, out var scenario))
         {
-            throw new ArgumentException($"unknown --scenario '{scenarioName}' (http, admitted, status-storm, flash-crowd)");
+            throw new ArgumentException($"unknown --scenario '{scenarioName}' (http, admitted, status-storm, flash-crowd, backend-pace)");
         }
 
         foreach (var name in values.Keys.Where(name => !Common.Contains(name) && !scenario.Options.Contains(name)))
@@ -83,7 +85,8 @@ internal static class CliParser
                 PrefillConcurrency = reader.Integer("prefill-concurrency", 256, 1, LoadLimits.MaxConcurrency),
                 Sample = reader.Integer("sample", 1000, 1, LoadLimits.MaxInFlight),
             },
-            _ => WithFlashCrowd(options, reader),
+            ScenarioKind.FlashCrowd => WithFlashCrowd(options, reader),
+            _ => WithBackendPace(options, reader),
         };
     }
 
@@ -164,6 +167,64 @@ internal static class CliParser
             BucketCapacity = reader.Number("bucket-capacity", 100, 1, 1_000_000),
             BucketRefill = reader.Number("bucket-refill", 10, 0.001, LoadLimits.MaxRate),
         };
+    }
+
+    private static CliOptions WithBackendPace(CliOptions options, Reader reader)
+    {
+        var duration = TimeSpan.FromSeconds(reader.Number("duration", 150, 1, LoadLimits.MaxDuration.TotalSeconds));
+        var arrivals = reader.Number("arrivals", 100, 0.1, LoadLimits.MaxRate);
+        var schedule = ParseSchedule(reader.Text("capacity-schedule", null) ?? throw new ArgumentException("--capacity-schedule is required, e.g. 0:200,60:100,100:200"));
+        var backends = reader.Text("backend-stats", null) is { } list
+            ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(url => Reader.ParseUrl("backend-stats", url)).ToList()
+            : throw new ArgumentException("--backend-stats is required: the sample backends whose capacity the schedule sets");
+        var pace = new Scenarios.BackendPaceOptions
+        {
+            Gateway = reader.Url("target"),
+            EventId = reader.Text("event", "concert")!,
+            UserPrefix = reader.Text("user-prefix", "u-")!,
+            ArrivalsPerSecond = arrivals,
+            Duration = duration,
+            Backends = backends,
+            CapacitySchedule = schedule,
+            ThinkTime = TimeSpan.FromMilliseconds(reader.Number("think-ms", 200, 0, 60_000)),
+            Transient = TimeSpan.FromSeconds(reader.Number("transient", 10, 0, LoadLimits.MaxDuration.TotalSeconds)),
+        };
+        pace.Validate();
+        return options with
+        {
+            Target = pace.Gateway,
+            EventId = pace.EventId,
+            UserPrefix = pace.UserPrefix,
+            ArrivalsPerSecond = arrivals,
+            CrowdDuration = duration,
+            BackendStats = backends,
+            CapacitySchedule = schedule,
+            ThinkTime = pace.ThinkTime,
+            Transient = pace.Transient,
+            Label = reader.Text("label", null),
+            // Every user is one long session (iteration): the cap must hold all who can be in flight.
+            MaxInFlight = (int)Math.Min(LoadLimits.MaxInFlight, Math.Ceiling(arrivals * duration.TotalSeconds) + 1),
+        };
+    }
+
+    /// <summary>"0:200,60:100,100:200": from 0 s 200/s, from 60 s 100/s, from 100 s 200/s.</summary>
+    private static List<Scenarios.CapacityStep> ParseSchedule(string text)
+    {
+        var steps = new List<Scenarios.CapacityStep>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var fields = part.Split(':');
+            if (fields.Length != 2
+                || !double.TryParse(fields[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var at)
+                || !double.TryParse(fields[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var perSecond))
+            {
+                throw new ArgumentException($"--capacity-schedule entry '{part}' is not seconds:capacity, e.g. 0:200,60:100,100:200");
+            }
+
+            steps.Add(new Scenarios.CapacityStep(at, perSecond));
+        }
+
+        return steps;
     }
 
     private static Dictionary<string, string> Tokenize(IReadOnlyList<string> args)

@@ -45,7 +45,8 @@ internal static class CommandRunner
                 ScenarioKind.Http => await RunRateScenarioAsync(options, runOptions, facts, simulation => HttpScenario.Create(options.Url!, simulation), null, cancellationToken),
                 ScenarioKind.Admitted => await RunAdmittedAsync(options, runOptions, facts, client, cancellationToken),
                 ScenarioKind.StatusStorm => await RunStatusStormAsync(options, runOptions, facts, cancellationToken),
-                _ => await RunFlashCrowdAsync(options, runOptions, facts, client, cancellationToken),
+                ScenarioKind.FlashCrowd => await RunFlashCrowdAsync(options, runOptions, facts, client, cancellationToken),
+                _ => await RunBackendPaceAsync(options, runOptions, facts, client, cancellationToken),
             };
             var files = ReportWriter.Write(options.OutputDirectory, document);
             PrintSummary(document, files);
@@ -199,6 +200,48 @@ internal static class CommandRunner
         };
     }
 
+    private static async Task<ReportDocument> RunBackendPaceAsync(
+        CliOptions options, LoadRunOptions runOptions, List<string> facts, HttpClient client, CancellationToken cancellationToken)
+    {
+        var pace = new BackendPaceScenario(new BackendPaceOptions
+        {
+            Gateway = options.Target!,
+            EventId = options.EventId,
+            UserPrefix = options.UserPrefix,
+            ArrivalsPerSecond = options.ArrivalsPerSecond,
+            Duration = options.CrowdDuration,
+            Backends = options.BackendStats,
+            CapacitySchedule = options.CapacitySchedule,
+            ThinkTime = options.ThinkTime,
+            Transient = options.Transient,
+        });
+        // Fail before the run if a backend cannot be read (or is not a sample backend).
+        await FetchBackendStatsAsync(client, options.BackendStats, cancellationToken);
+
+        using var stopSampling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var sampler = PaceSampler.RunAsync(client, pace, stopSampling.Token);
+        LoadTestResult run;
+        try
+        {
+            run = await LoadRunner.RunAsync(pace.Create(), runOptions, cancellationToken);
+        }
+        finally
+        {
+            await stopSampling.CancelAsync();
+        }
+
+        var (samples, missed) = await sampler;
+
+        facts.Add(Invariant($"Backend pace: {options.ArrivalsPerSecond:0.##} users/s for {options.CrowdDuration.TotalSeconds:0} s into '{options.EventId}', think time {options.ThinkTime.TotalMilliseconds:0} ms, capacity schedule {string.Join(",", options.CapacitySchedule.Select(step => Invariant($"{step.AtSeconds:0.#}:{step.PerSecond:0.##}")))}"));
+        return new ReportDocument
+        {
+            Title = options.Label is { } label ? $"Load test: backend-pace ({label})" : "Load test: backend-pace",
+            Facts = facts,
+            Measured = [new ReportRun("main", run)],
+            Pace = PaceResult.From(pace, samples, missed),
+        };
+    }
+
     private static async Task<IReadOnlyList<BackendStats>> FetchBackendStatsAsync(
         HttpClient client, IReadOnlyList<Uri> urls, CancellationToken cancellationToken)
     {
@@ -226,7 +269,7 @@ internal static class CommandRunner
             Console.WriteLine(Invariant(
                 $"{run.Result.Requests} requests, {run.Result.Errors} errors, {run.Result.AchievedRate:0.#}/s; latency ms p50 {overall.P50Ms:0.###} p99 {overall.P99Ms:0.###} p99.9 {overall.P999Ms:0.###} max {overall.MaxMs:0.###}"));
             Console.WriteLine(run.Result.Schedule.Describe());
-            Console.WriteLine(Invariant($"tool GC: {run.Result.ToolGc.Collections} collections, {run.Result.ToolGc.Paused.TotalMilliseconds:0.#} ms paused"));
+            Console.WriteLine(Invariant($"tool: {run.Result.Tool.Describe(run.Result.Requests, run.Result.Elapsed)}"));
         }
 
         Console.WriteLine($"report: {files[0]}");

@@ -6,7 +6,7 @@ internal static class Usage
     public const string Text = """
         LoadTest: open/closed-model HTTP load tool for the gateway (loopback targets only).
 
-        Usage: LoadTest --scenario <http|admitted|status-storm|flash-crowd> [options]
+        Usage: LoadTest --scenario <http|admitted|status-storm|flash-crowd|backend-pace> [options]
 
         Common:
           --out DIR                report directory (default loadtest/results/<scenario>-<utc time>)
@@ -32,6 +32,9 @@ internal static class Usage
         flash-crowd:   --target URL  --event ID  --users N (1000)  --join-seconds S (10)
                        --duration S (join-seconds + 120)  --user-prefix P
                        --backend-stats URL[,URL...]  --bucket-capacity N (100)  --bucket-refill R (10)
+        backend-pace:  --target URL  --event ID  --arrivals R (100 users/s)  --duration S (150)
+                       --backend-stats URL[,URL...] (required)  --capacity-schedule 0:200,60:100,100:200 (required)
+                       --think-ms N (200)  --transient S (10)  --label TEXT  --user-prefix P
 
         Exit codes: 0 done, 1 setup failed (no admission, no tokens, no backend stats),
                     2 invalid arguments or non-loopback target, 130 interrupted (partial report written).

@@ -54,21 +54,20 @@ public sealed class IterationContext
         string? detail = null;
         byte[] body = [];
         using (request)
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(CancellationToken))
         {
-            timeout.CancelAfter(_run.RequestTimeout);
+            var timeout = _run.Timeouts.Current();
             try
             {
-                using var response = await _run.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+                using var response = await _run.SendAsync(request, timeout);
                 status = (int)response.StatusCode;
                 if (readBody)
                 {
-                    body = await response.Content.ReadAsByteArrayAsync(timeout.Token);
+                    body = await response.Content.ReadAsByteArrayAsync(timeout);
                 }
                 else
                 {
                     // The latency includes the whole body, as a client sees it.
-                    await response.Content.CopyToAsync(Stream.Null, timeout.Token);
+                    await response.Content.CopyToAsync(Stream.Null, timeout);
                 }
 
                 error = status >= 500 ? ErrorKind.Http5xx
@@ -106,6 +105,15 @@ public sealed class IterationContext
         ErrorKind.Timeout => "timeout",
         ErrorKind.ConnectionRefused => "connection refused",
         ErrorKind.ConnectionError => "connection error",
-        _ => status?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none",
+        _ => status is { } code ? StatusLabels.For(code) : "none",
     };
+
+    // The status as text without a new string per request.
+    private static class StatusLabels
+    {
+        private static readonly string[] Common = Enumerable.Range(0, 600).Select(code => code.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+
+        public static string For(int code) =>
+            (uint)code < (uint)Common.Length ? Common[code] : code.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
 }

@@ -15,7 +15,7 @@ namespace LoadTest.Engine;
 /// <param name="Iterations">Iteration counts, including those that threw.</param>
 /// <param name="Cancelled">True when the caller's token stopped the run early.</param>
 /// <param name="Latency">All steps' latencies in one histogram (microseconds).</param>
-/// <param name="ToolGc">The tool's own garbage collections during the run: its pauses delay sends too.</param>
+/// <param name="Tool">The tool's own CPU, allocations and garbage collections during the run: a tool short of CPU or paused by its GC delays sends too.</param>
 public sealed record LoadTestResult(
     string ScenarioName,
     LoadSimulation Simulation,
@@ -28,7 +28,7 @@ public sealed record LoadTestResult(
     IterationStats Iterations,
     bool Cancelled,
     HistogramBase Latency,
-    GcStats ToolGc)
+    ToolStats Tool)
 {
     /// <summary>Latency summary over every step.</summary>
     public LatencySummary Overall => LatencySummary.From(Latency);
@@ -135,15 +135,46 @@ public sealed record TimelinePoint(
 /// <param name="Detail">The scenario's <see cref="Scenario.ProgressDetail"/>, if any.</param>
 public sealed record ProgressSnapshot(TimeSpan Elapsed, TimeSpan Planned, TimelinePoint Last, long TotalCompleted, long TotalErrors, long TotalLate, string? Detail);
 
-/// <summary>Garbage collections of the tool's process over a run.</summary>
-/// <param name="Collections">Collections of any generation.</param>
+/// <summary>
+/// What the tool's process spent over a run. It is the whole process: when a test hosts the target in the
+/// same process, the target's share is in it too.
+/// </summary>
+/// <param name="Cpu">User plus system CPU time.</param>
+/// <param name="AllocatedBytes">Bytes allocated on the managed heap (what the GC has to collect).</param>
+/// <param name="Collections">Garbage collections of any generation.</param>
 /// <param name="Gen2Collections">Full (generation 2) collections.</param>
 /// <param name="Paused">Total time the runtime paused the process for them.</param>
-public sealed record GcStats(int Collections, int Gen2Collections, TimeSpan Paused)
+public sealed record ToolStats(TimeSpan Cpu, long AllocatedBytes, int Collections, int Gen2Collections, TimeSpan Paused)
 {
-    internal static GcStats Now() => new(GC.CollectionCount(0), GC.CollectionCount(2), GC.GetTotalPauseDuration());
+    /// <summary>CPU microseconds per request, or null without requests.</summary>
+    public double? CpuMicrosPer(long requests) => requests > 0 ? Cpu.TotalMilliseconds * 1000 / requests : null;
 
-    internal GcStats Since(GcStats start) => new(Collections - start.Collections, Gen2Collections - start.Gen2Collections, Paused - start.Paused);
+    /// <summary>Managed bytes allocated per request, or null without requests.</summary>
+    public double? BytesPer(long requests) => requests > 0 ? (double)AllocatedBytes / requests : null;
+
+    /// <summary>One line for reports and the console.</summary>
+    public string Describe(long requests, TimeSpan elapsed)
+    {
+        var perRequest = requests > 0
+            ? Invariant($"{CpuMicrosPer(requests):0.#} us CPU and {BytesPer(requests):0} bytes allocated per request, ")
+            : string.Empty;
+        var cores = elapsed > TimeSpan.Zero ? Cpu / elapsed : 0;
+        return Invariant(
+            $"{perRequest}{cores:0.##} cores busy on average; GC: {Collections} collections ({Gen2Collections} full), {Paused.TotalMilliseconds:0.#} ms paused");
+    }
+
+    internal static ToolStats Now()
+    {
+        var cpu = Environment.CpuUsage;
+        return new(cpu.TotalTime, GC.GetTotalAllocatedBytes(), GC.CollectionCount(0), GC.CollectionCount(2), GC.GetTotalPauseDuration());
+    }
+
+    internal ToolStats Since(ToolStats start) => new(
+        Cpu - start.Cpu,
+        AllocatedBytes - start.AllocatedBytes,
+        Collections - start.Collections,
+        Gen2Collections - start.Gen2Collections,
+        Paused - start.Paused);
 }
 
 /// <summary>Iteration counts.</summary>

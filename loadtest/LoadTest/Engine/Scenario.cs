@@ -20,7 +20,8 @@ public sealed record Scenario
 
     /// <summary>
     /// How long iterations still in flight when the simulation ends may run on before they are cancelled.
-    /// Null means the request timeout: enough for single-request iterations. Long user sessions need more.
+    /// Null means the request timeout (plus its granularity and half a second): enough for single-request
+    /// iterations. Long user sessions need more.
     /// </summary>
     public TimeSpan? DrainTimeout { get; init; }
 

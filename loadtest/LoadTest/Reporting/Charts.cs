@@ -98,6 +98,34 @@ internal static class Charts
         Save(plot, path);
     }
 
+    /// <summary>The room's effective rate against what the backends take, with what they were sent and turned away, per second.</summary>
+    public static void Pace(string path, PaceResult pace, string title)
+    {
+        var samples = pace.Samples;
+        var backends = Math.Max(1, pace.Options.Backends.Count);
+        var plot = NewPlot(title, "elapsed (s)", "per second (per backend for backend counts)");
+        var xs = samples.Select(s => s.Seconds).ToArray();
+        var capacity = Line(plot, xs, samples.Select(s => s.Capacity).ToArray(), "backend capacity");
+        capacity.ConnectStyle = ConnectStyle.StepHorizontal;
+        capacity.LinePattern = LinePattern.Dashed;
+        capacity.LineWidth = 3;
+        var top = samples.Select(s => s.Capacity).DefaultIfEmpty(1).Max() * 2.2;
+        var rated = samples.Where(s => s.EffectiveRate is not null).ToArray();
+        var highest = rated.Select(s => s.EffectiveRate!.Value).DefaultIfEmpty(0).Max();
+        // A room left at 5x the backends' pace would flatten everything else: clip it, and say so.
+        Line(plot, rated.Select(s => s.Seconds).ToArray(), rated.Select(s => Math.Min(s.EffectiveRate!.Value, top)).ToArray(),
+            highest > top ? FormattableString.Invariant($"room's effective rate (clipped; up to {highest:0}/s)") : "room's effective rate");
+        var pairs = samples.Zip(samples.Skip(1)).Where(p => p.Second.Seconds > p.First.Seconds).ToArray();
+        double PerSecond(PaceSample a, PaceSample b, double value) => value / (b.Seconds - a.Seconds);
+        var mids = pairs.Select(p => p.Second.Seconds).ToArray();
+        Line(plot, mids, pairs.Select(p => PerSecond(p.First, p.Second, p.Second.Client.Admitted - p.First.Client.Admitted)).ToArray(), "admitted users/s");
+        Line(plot, mids, pairs.Select(p => PerSecond(p.First, p.Second, p.Second.BackendServed - p.First.BackendServed) / backends).ToArray(), "backend served/s");
+        Line(plot, mids, pairs.Select(p => PerSecond(p.First, p.Second, p.Second.BackendRejected - p.First.BackendRejected) / backends).ToArray(), "backend 503/s");
+        Line(plot, mids, pairs.Select(p => PerSecond(p.First, p.Second, p.Second.Client.GatedGateway503 - p.First.Client.GatedGateway503) / backends).ToArray(), "gateway 503 (breaker)/s");
+        plot.Axes.SetLimitsY(0, top * 1.02);
+        Save(plot, path);
+    }
+
     private static (double X, TimelinePoint Point)[] TimelinePoints(IReadOnlyList<ReportRun> runs) =>
         CsvReport.WithOffsets(runs)
             .SelectMany(item => item.Run.Result.Timeline.Select(point => (item.Offset + point.ElapsedSeconds, point)))

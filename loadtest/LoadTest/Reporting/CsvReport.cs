@@ -101,6 +101,32 @@ internal static class CsvReport
         File.WriteAllText(path, csv.ToString());
     }
 
+    /// <summary>One row per second of a backend-pace run: cumulative counters as sampled, and the per-second rates.</summary>
+    public static void Pace(string path, PaceResult pace)
+    {
+        var csv = new StringBuilder("seconds,capacity_per_backend,effective_rate,waiting,admitted_total,promotions_total,backend_requests_total,backend_served_total,backend_rejected_total,gated_ok_total,gated_backend_503_total,gated_gateway_503_total,gated_other_total\n");
+        foreach (var sample in pace.Samples)
+        {
+            Row(
+                csv,
+                Number(sample.Seconds, "0.###"),
+                Number(sample.Capacity, "0.###"),
+                Optional(sample.EffectiveRate),
+                Optional(sample.Waiting),
+                Number(sample.Client.Admitted, "0"),
+                Optional(sample.PromotionsTotal),
+                Number(sample.BackendRequests, "0"),
+                Number(sample.BackendServed, "0"),
+                Number(sample.BackendRejected, "0"),
+                Number(sample.Client.GatedOk, "0"),
+                Number(sample.Client.GatedBackend503, "0"),
+                Number(sample.Client.GatedGateway503, "0"),
+                Number(sample.Client.GatedOther, "0"));
+        }
+
+        File.WriteAllText(path, csv.ToString());
+    }
+
     /// <summary>Each run with the cumulative seconds of the runs before it.</summary>
     public static IEnumerable<(ReportRun Run, double Offset)> WithOffsets(IReadOnlyList<ReportRun> runs)
     {

@@ -31,6 +31,11 @@ internal static class MarkdownReport
             FlashCrowd(markdown, crowd, document.Bucket);
         }
 
+        if (document.Pace is { } pace)
+        {
+            Pace(markdown, pace);
+        }
+
         if (document.Setup is { } setup)
         {
             Run(markdown, setup, "Setup");
@@ -152,6 +157,39 @@ internal static class MarkdownReport
             ]));
     }
 
+    private static void Pace(StringBuilder markdown, PaceResult pace)
+    {
+        var options = pace.Options;
+        var transient = options.Transient.TotalSeconds;
+        markdown.AppendLine("## Backend pace").AppendLine();
+        var schedule = string.Join(", ", options.CapacitySchedule.Select(step => Invariant($"{Number(step.PerSecond)}/s from {Number(step.AtSeconds)} s")));
+        markdown.AppendLine(Invariant($"Users arrive at {Number(options.ArrivalsPerSecond)}/s; each admitted user makes one gated call to each of {options.Backends.Count} backends. "))
+            .AppendLine(Invariant($"Capacity per backend: {schedule}. Settled figures leave out the first {Number(transient)} s after each change.")).AppendLine();
+        markdown.AppendLine(Invariant(
+            $"**After the transients: backends turned away {Percent(pace.OverloadRatio)} of what they were sent; they served {Percent(pace.Goodput)} of their capacity.**")).AppendLine();
+        Table(
+            markdown,
+            ["step", "capacity/s", "backend 503 (settled)", "served / capacity (settled)", "admitted/s (settled)", "mean effective rate", "gateway 503 (breaker) / gated calls", "rate within 0.85-1.1x capacity after", "under 1% 503 from"],
+            pace.Phases.Select(phase => (IReadOnlyList<string>)
+            [
+                Invariant($"{Number(phase.From)}-{Number(phase.To)} s"),
+                Number(phase.Capacity),
+                Percent(phase.OverloadRatio),
+                Percent(phase.Goodput),
+                Number(phase.AdmissionsPerSecond, "0.#"),
+                Number(phase.MeanEffectiveRate, "0.#"),
+                Invariant($"{phase.GatewayRejections} / {phase.GatedCalls}"),
+                phase.RateInBandAfter is { } band ? Invariant($"{Number(band, "0")} s") : "never",
+                phase.QuietAfter is { } quiet ? Invariant($"{Number(quiet, "0")} s") : "never",
+            ]));
+        var totals = pace.Totals;
+        markdown.AppendLine(Invariant(
+            $"- Users: {totals.Joined} joined, {totals.Admitted} admitted; gated calls: {totals.GatedOk} ok, {totals.GatedBackend503} turned away by a backend, {totals.GatedGateway503} answered 503 by the gateway's breaker, {totals.GatedOther} other failures"));
+        markdown.AppendLine(Invariant(
+            $"- Wait from join to admission (s): p50 {Number(pace.Wait.P50, "0.#")}, p90 {Number(pace.Wait.P90, "0.#")}, p99 {Number(pace.Wait.P99, "0.#")}, max {Number(pace.Wait.Max, "0.#")} (users admitted during the run)"));
+        markdown.AppendLine(Invariant($"- Seconds without a sample (gateway or a backend slower than 2 s to answer the sampler): {pace.MissedSamples}")).AppendLine();
+    }
+
     private static IReadOnlyList<string> DistributionRow(string name, Distribution distribution) =>
     [
         name,
@@ -177,7 +215,7 @@ internal static class MarkdownReport
         markdown.AppendLine(Invariant(
             $"- Iterations: {iterations.Started} started, {iterations.Failed} failed, {iterations.Cancelled} cancelled at the end{(iterations.FirstFailure is { } first ? $" (first failure: {first})" : string.Empty)}"));
         markdown.AppendLine(Invariant(
-            $"- Tool GC: {result.ToolGc.Collections} collections ({result.ToolGc.Gen2Collections} full), {Ms(result.ToolGc.Paused.TotalMilliseconds)} ms paused in total"));
+            $"- The tool's own cost: {result.Tool.Describe(result.Requests, result.Elapsed)}"));
         markdown.AppendLine(Invariant($"- {(result.Schedule.Kept ? string.Empty : "**")}{result.Schedule.Describe()}{(result.Schedule.Kept ? string.Empty : "**")}"));
         markdown.AppendLine();
 

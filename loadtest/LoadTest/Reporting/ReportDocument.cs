@@ -27,6 +27,9 @@ public sealed record ReportDocument
     /// <summary>The flash crowd's per-user summary.</summary>
     public FlashCrowdResult? FlashCrowd { get; init; }
 
+    /// <summary>The backend-pace run's per-second samples and verdicts.</summary>
+    public PaceResult? Pace { get; init; }
+
     /// <summary>The flash crowd's admission bound inputs, for the report text.</summary>
     public (double Capacity, double RefillPerSecond)? Bucket { get; init; }
 }

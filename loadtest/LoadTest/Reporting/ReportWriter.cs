@@ -34,6 +34,14 @@ public static class ReportWriter
             charts.Add("eta.png");
         }
 
+        if (document.Pace is { } pace)
+        {
+            CsvReport.Pace(Path.Combine(directory, "pace.csv"), pace);
+            Charts.Pace(Path.Combine(directory, "pace.png"), pace, document.Title);
+            csvFiles.Add("pace.csv");
+            charts.Insert(0, "pace.png");
+        }
+
         File.WriteAllText(Path.Combine(directory, "report.md"), MarkdownReport.Render(document, charts, csvFiles));
         return [.. csvFiles.Concat(charts).Prepend("report.md").Select(file => Path.Combine(directory, file))];
     }

@@ -39,11 +39,12 @@ internal static class QueueApi
 
     private static HttpRequestMessage Admitted(HttpRequestMessage request, string? admissionToken)
     {
-        // JSON clients get 429 ADMISSION_REQUIRED instead of a 302 to the waiting-room page.
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        // JSON clients get 429 ADMISSION_REQUIRED instead of a 302 to the waiting-room page. Added as raw
+        // strings: parsing them into header objects and formatting them back cost ~200 bytes per request.
+        request.Headers.TryAddWithoutValidation("Accept", "application/json");
         if (admissionToken is not null)
         {
-            request.Headers.Add(AdmissionHeader, admissionToken);
+            request.Headers.TryAddWithoutValidation(AdmissionHeader, admissionToken);
         }
 
         return request;
@@ -55,7 +56,7 @@ internal sealed record JoinRequest(string EventId, string UserId);
 // Fields other than the tokens may be absent (for example the position while the store is degraded).
 internal sealed record JoinResponse(string WaitingToken, string? Status = null, long? Position = null, double? EtaSec = null, double? Confidence = null);
 
-internal sealed record StatusResponse(string? Status = null, long? Position = null, double? EtaSec = null, bool? ReadyForEntry = null)
+internal sealed record StatusResponse(string? Status = null, long? Position = null, double? EtaSec = null, bool? ReadyForEntry = null, long? PollAfterMs = null)
 {
     public bool IsReady => ReadyForEntry == true || Status is "ready" or "admitted";
 }

@@ -12,6 +12,9 @@ internal sealed class CapacityGate
     private readonly TimeProvider _time;
     private readonly long _startTimestamp;
 
+    // The capacity as double bits, so POST /_backend/capacity can change it while requests run.
+    private long _perSecondBits;
+
     // Window index in the high 32 bits, requests admitted in it in the low 32: one compare-and-swap both
     // admits a request and rolls the window over, so the hot path takes no lock.
     private long _window;
@@ -23,12 +26,20 @@ internal sealed class CapacityGate
 
     public CapacityGate(double perSecond, TimeProvider time)
     {
-        PerSecond = perSecond;
+        _perSecondBits = BitConverter.DoubleToInt64Bits(perSecond);
         _time = time;
         _startTimestamp = time.GetTimestamp();
     }
 
-    public double PerSecond { get; }
+    /// <summary>
+    /// Requests admitted per one-second window. Changing it applies from the current window on: whatever the
+    /// value, a window admits floor(c) or ceil(c) requests (see <see cref="Limit"/>).
+    /// </summary>
+    public double PerSecond
+    {
+        get => BitConverter.Int64BitsToDouble(Volatile.Read(ref _perSecondBits));
+        set => Volatile.Write(ref _perSecondBits, BitConverter.DoubleToInt64Bits(value));
+    }
 
     /// <summary>Most requests admitted in any one-second window since start or the last <see cref="ResetPeak"/>.</summary>
     public long PeakPerSecond => Math.Max(Volatile.Read(ref _peak), SinceReset(Volatile.Read(ref _window)));
@@ -68,8 +79,11 @@ internal sealed class CapacityGate
 
     // Window i admits floor((i+1)·c) − floor(i·c), so a fractional capacity such as 0.5/s averages out
     // exactly (1, 0, 1, 0, ...) and a whole one is simply c every second.
-    private long Limit(long window) =>
-        (long)Math.Floor((window + 1) * PerSecond) - (long)Math.Floor(window * PerSecond);
+    private long Limit(long window)
+    {
+        var perSecond = PerSecond;
+        return (long)Math.Floor((window + 1) * perSecond) - (long)Math.Floor(window * perSecond);
+    }
 
     private long SinceReset(long state)
     {

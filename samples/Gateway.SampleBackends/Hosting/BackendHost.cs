@@ -80,6 +80,8 @@ internal sealed class BackendHost : IAsyncDisposable
 
     public BackendStats Stats() => _counters.Snapshot(_gate);
 
+    public void SetCapacity(double perSecond) => _gate.PerSecond = perSecond;
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();

@@ -11,6 +11,9 @@ internal static class ApiErrors
     public static IResult Invalid(HttpContext context, string message) =>
         Error(context, StatusCodes.Status400BadRequest, "INVALID_REQUEST", message);
 
+    public static IResult Forbidden(HttpContext context, string message) =>
+        Error(context, StatusCodes.Status403Forbidden, "FORBIDDEN", message);
+
     public static IResult NotFound(HttpContext context, string code, string message) =>
         Error(context, StatusCodes.Status404NotFound, code, message);
 

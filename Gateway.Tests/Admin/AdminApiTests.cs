@@ -1,0 +1,426 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Tests.Admin;
+
+/// <summary>The admin API's contract on one gateway over a real redis-server: every endpoint, its refusals, and the room states it sets.</summary>
+public sealed class AdminApiTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
+{
+    private static readonly string[] RoomFields =
+    [
+        "event_id", "state", "capacity", "refill_per_second", "effective_refill_per_second", "max_active", "waiting", "ready", "active",
+        "admitted_total", "oldest_wait_sec", "overrides", "prequeued", "opens_at", "prequeue_from", "joins_close_at", "shuffle_at_open",
+    ];
+
+    private Task<GatewayTestBed> StartAsync(Action<Dictionary<string, string?>>? configure = null, int capacity = 100, double refill = 10) =>
+        GatewayTestBed.StartAsync(redis.Server.ConnectionString, s =>
+        {
+            TestConfig.WithAdmin(s);
+            configure?.Invoke(s);
+        }, capacity, refill);
+
+    [Fact]
+    public async Task Rooms_ListAndGet_ShowEveryContractFieldWithLiveCounts()
+    {
+        await using var bed = await StartAsync(s => s[$"WaitingRoom:Rooms:other:Capacity"] = "5", capacity: 1, refill: 0.01);
+        using var admin = bed.Gateway.CreateAdminClient();
+        await bed.Client.JoinAsync(bed.Room, "first"); // takes the one token: ready
+        await bed.Client.JoinAsync(bed.Room, "second"); // waits
+
+        var (listStatus, list, listResponse) = await admin.ListAsync();
+        var (status, room, _) = await admin.GetAsync(bed.Room);
+
+        Assert.Equal(HttpStatusCode.OK, listStatus);
+        Assert.True(listResponse.Headers.CacheControl?.NoStore);
+        Assert.Equal(new[] { bed.Room, "other" }.Order(StringComparer.Ordinal), list["rooms"]!.AsArray().Select(r => r!["event_id"]!.GetValue<string>()));
+        Assert.Equal(HttpStatusCode.OK, status);
+        foreach (var field in RoomFields)
+            Assert.True(room.ContainsKey(field), $"room lacks {field}: {room.ToJsonString()}");
+        Assert.Equal(bed.Room, room["event_id"]!.GetValue<string>());
+        Assert.Equal("open", room["state"]!.GetValue<string>());
+        Assert.Equal(1, room["capacity"]!.GetValue<int>());
+        Assert.Equal(0.01, room["refill_per_second"]!.GetValue<double>());
+        Assert.Equal(0.01, room["effective_refill_per_second"]!.GetValue<double>());
+        Assert.Null(room["max_active"]);
+        Assert.Equal(1, room["waiting"]!.GetValue<long>());
+        Assert.Equal(1, room["ready"]!.GetValue<long>());
+        Assert.Equal(0, room["active"]!.GetValue<long>());
+        Assert.Equal(0, room["admitted_total"]!.GetValue<long>());
+        Assert.True(room["oldest_wait_sec"]!.GetValue<long>() >= 0);
+        Assert.Empty(room["overrides"]!.AsObject());
+    }
+
+    [Fact]
+    public async Task Patch_EverySetting_IsInForceAndShown_UntilDeleteOverridesRestoresConfiguration()
+    {
+        await using var bed = await StartAsync(capacity: 100, refill: 10);
+        using var admin = bed.Gateway.CreateAdminClient();
+
+        var patched = await admin.SetAsync(bed.Room, """
+            {"state": "paused", "capacity": 7, "refill_per_second": 2.5, "max_active": 40,
+             "prequeue_from": "2030-01-01T09:00:00+09:00", "opens_at": "2030-01-01T10:00:00+09:00", "joins_close_at": "2030-01-01T12:00:00Z", "shuffle_at_open": true}
+            """);
+
+        Assert.Equal("paused", patched["state"]!.GetValue<string>());
+        Assert.Equal(7, patched["capacity"]!.GetValue<int>());
+        Assert.Equal(2.5, patched["refill_per_second"]!.GetValue<double>());
+        Assert.Equal(2.5, patched["effective_refill_per_second"]!.GetValue<double>());
+        Assert.Equal(40, patched["max_active"]!.GetValue<int>());
+        Assert.Equal(DateTimeOffset.Parse("2030-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture), patched["prequeue_from"]!.GetValue<DateTimeOffset>());
+        Assert.Equal(DateTimeOffset.Parse("2030-01-01T01:00:00Z", System.Globalization.CultureInfo.InvariantCulture), patched["opens_at"]!.GetValue<DateTimeOffset>());
+        Assert.True(patched["shuffle_at_open"]!.GetValue<bool>());
+        var overrides = patched["overrides"]!.AsObject();
+        Assert.Equal(["state", "capacity", "refill_per_second", "max_active", "prequeue_from", "opens_at", "joins_close_at", "shuffle_at_open"], overrides.Select(o => o.Key));
+        // A read on the same instance answers the same.
+        Assert.Equal(Without(patched, "server_time").ToJsonString(), Without((await admin.GetAsync(bed.Room)).Body, "server_time").ToJsonString());
+
+        // null removes one override; the others stay.
+        var one = await admin.SetAsync(bed.Room, """{"capacity": null, "prequeue_from": null, "shuffle_at_open": null}""");
+        Assert.Equal(100, one["capacity"]!.GetValue<int>());
+        Assert.False(one["overrides"]!.AsObject().ContainsKey("capacity"));
+        Assert.Equal("paused", one["state"]!.GetValue<string>());
+
+        var (clearStatus, cleared, _) = await admin.ClearAsync(bed.Room);
+        Assert.Equal(HttpStatusCode.OK, clearStatus);
+        Assert.Equal("open", cleared["state"]!.GetValue<string>());
+        Assert.Equal(100, cleared["capacity"]!.GetValue<int>());
+        Assert.Equal(10, cleared["refill_per_second"]!.GetValue<double>());
+        Assert.Null(cleared["max_active"]);
+        Assert.Null(cleared["opens_at"]);
+        Assert.Empty(cleared["overrides"]!.AsObject());
+        Assert.Equal(HttpStatusCode.Accepted, (await bed.Client.JoinAsync(bed.Room, "after")).Status);
+    }
+
+    [Theory]
+    [InlineData("""{"state": "stopped"}""", "state")]
+    [InlineData("""{"state": 1}""", "state")]
+    [InlineData("""{"capacity": 0}""", "capacity")]
+    [InlineData("""{"capacity": -5}""", "capacity")]
+    [InlineData("""{"capacity": 1.5}""", "capacity")]
+    [InlineData("""{"capacity": "10"}""", "capacity")]
+    [InlineData("""{"capacity": 99999999999999999999}""", "capacity")]
+    [InlineData("""{"refill_per_second": 0}""", "refill_per_second")]
+    [InlineData("""{"refill_per_second": -1}""", "refill_per_second")]
+    [InlineData("""{"refill_per_second": 1e300}""", "refill_per_second")]
+    [InlineData("""{"max_active": 0}""", "max_active")]
+    [InlineData("""{"max_active": true}""", "max_active")]
+    [InlineData("""{"opens_at": "2030-01-01T10:00:00"}""", "opens_at")]
+    [InlineData("""{"opens_at": "tomorrow"}""", "opens_at")]
+    [InlineData("""{"opens_at": 1893456000000}""", "opens_at")]
+    [InlineData("""{"shuffle_at_open": "yes"}""", "shuffle_at_open")]
+    [InlineData("""{"prequeue_from": "2030-01-01T09:00:00Z"}""", "prequeue_from")]
+    [InlineData("""{"prequeue_from": "2030-01-01T11:00:00Z", "opens_at": "2030-01-01T10:00:00Z"}""", "prequeue_from")]
+    [InlineData("""{"opens_at": "2030-01-01T10:00:00Z", "joins_close_at": "2030-01-01T09:00:00Z"}""", "joins_close_at")]
+    [InlineData("""{"shuffle_at_open": true}""", "shuffle_at_open")]
+    [InlineData("""{"state": "paused", "refil_per_second": 5}""", "refil_per_second")]
+    public async Task Patch_InvalidValue_Answers400NamingTheField_AndChangesNothing(string body, string field)
+    {
+        await using var bed = await StartAsync();
+        using var admin = bed.Gateway.CreateAdminClient();
+
+        var (status, error, _) = await admin.PatchAsync(bed.Room, body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(field, error["error"]!["field"]!.GetValue<string>());
+        Assert.Contains(error["error"]!["code"]!.GetValue<string>(), new[] { "INVALID_VALUE", "INVALID_REQUEST" });
+        Assert.False(string.IsNullOrWhiteSpace(error["error"]!["message"]!.GetValue<string>()));
+        var (_, room, _) = await admin.GetAsync(bed.Room);
+        Assert.Equal("open", room["state"]!.GetValue<string>());
+        Assert.Empty(room["overrides"]!.AsObject());
+    }
+
+    [Theory]
+    [InlineData("{bad", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("[1, 2]", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("\"paused\"", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("{}", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("""{"state": "paused", "state": "open"}""", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("""{"a": {"b": {"c": {"d": {"e": 1}}}}}""", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("""{"state": "paused"}""", "text/plain", HttpStatusCode.UnsupportedMediaType)]
+    [InlineData("state=paused", "application/x-www-form-urlencoded", HttpStatusCode.UnsupportedMediaType)]
+    public async Task Patch_MalformedBody_Answers4xxInTheErrorShape_NeverA500(string body, string mediaType, HttpStatusCode expected)
+    {
+        await using var bed = await StartAsync();
+        using var admin = bed.Gateway.CreateAdminClient();
+
+        var (status, error, _) = await admin.PatchAsync(bed.Room, body, mediaType);
+
+        Assert.Equal(expected, status);
+        Assert.NotNull(error["error"]!["code"]);
+        Assert.NotNull(error["error"]!["trace_id"]);
+    }
+
+    [Fact]
+    public async Task Patch_BodyOver4KiB_Answers413_AndMergePatchMediaTypeIsAccepted()
+    {
+        await using var bed = await StartAsync();
+        using var admin = bed.Gateway.CreateAdminClient();
+
+        var (tooLarge, error, _) = await admin.PatchAsync(bed.Room, "{\"state\": \"paused\", \"x\": \"" + new string('a', 5000) + "\"}");
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge);
+        Assert.Equal("PAYLOAD_TOO_LARGE", error["error"]!["code"]!.GetValue<string>());
+
+        using var fresh = bed.Gateway.CreateAdminClient();
+        var (status, room, _) = await fresh.PatchAsync(bed.Room, """{"state": "paused"}""", "application/merge-patch+json");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("paused", room["state"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task UnknownRoom_Answers404_OnEveryEndpoint()
+    {
+        await using var bed = await StartAsync();
+        using var admin = bed.Gateway.CreateAdminClient();
+
+        foreach (var room in new[] { "no-such-room", "bad id", "x/y" })
+        {
+            Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync(room)).Status);
+            Assert.Equal(HttpStatusCode.NotFound, (await admin.PatchAsync(room, """{"state": "paused"}""")).Status);
+            Assert.Equal(HttpStatusCode.NotFound, (await admin.ClearAsync(room)).Status);
+            Assert.Equal(HttpStatusCode.NotFound, (await admin.RevokeAsync(room, "x")).Status);
+        }
+        var (_, error, _) = await admin.GetAsync("no-such-room");
+        Assert.Equal("EVENT_NOT_FOUND", error["error"]!["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Unauthenticated_MissingOrWrongKey_Answers401WithBearerChallenge_OnEveryEndpoint()
+    {
+        await using var bed = await StartAsync(s => s["Admin:FailedAttemptsPerClientPerMinute"] = "1000");
+
+        foreach (var secret in new[] { null, "wrong-secret", TestConfig.AdminSecret + "x", TestConfig.AdminSecret.ToUpperInvariant() })
+        {
+            using var admin = bed.Gateway.CreateAdminClient(secret);
+            foreach (var call in Calls(admin, bed.Room))
+            {
+                var (status, body, response) = await call();
+                Assert.Equal(HttpStatusCode.Unauthorized, status);
+                Assert.Equal("Bearer", Assert.Single(response.Headers.WwwAuthenticate).Scheme);
+                Assert.Equal("UNAUTHORIZED", body["error"]!["code"]!.GetValue<string>());
+            }
+        }
+
+        // Another scheme, or a bearer header with nothing in it, is no key either.
+        foreach (var header in new[] { "Basic dGVzdDp0ZXN0", "Bearer", "Bearer    ", TestConfig.AdminSecret })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/v1/rooms");
+            request.Headers.TryAddWithoutValidation("Authorization", header);
+            using var admin = bed.Gateway.CreateAdminClient(null);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await admin.SendAsync(request)).Status);
+        }
+        var (_, room, _) = await bed.Gateway.CreateAdminClient().GetAsync(bed.Room);
+        Assert.Empty(room["overrides"]!.AsObject());
+    }
+
+    [Fact]
+    public async Task WrongKeys_PastTheLimit_Answer429EvenForTheRightKey_AndAreCounted()
+    {
+        await using var bed = await StartAsync(s => s["Admin:FailedAttemptsPerClientPerMinute"] = "3");
+        using var wrong = bed.Gateway.CreateAdminClient("wrong-secret");
+        using var right = bed.Gateway.CreateAdminClient();
+        using var none = bed.Gateway.CreateAdminClient(null);
+        var before = await FailuresAsync(bed);
+
+        // Asking without any key guesses nothing and does not count.
+        for (var i = 0; i < 5; i++)
+            Assert.Equal(HttpStatusCode.Unauthorized, (await none.ListAsync()).Status);
+        Assert.Equal(HttpStatusCode.OK, (await right.ListAsync()).Status);
+        for (var i = 0; i < 3; i++)
+            Assert.Equal(HttpStatusCode.Unauthorized, (await wrong.ListAsync()).Status);
+
+        var (status, error, response) = await wrong.ListAsync();
+        Assert.Equal(HttpStatusCode.TooManyRequests, status);
+        Assert.Equal("TOO_MANY_FAILED_ATTEMPTS", error["error"]!["code"]!.GetValue<string>());
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await right.ListAsync()).Status);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await right.PatchAsync(bed.Room, """{"state": "paused"}""")).Status);
+
+        // prometheus-net's registry is one per process: other tests' gateways count into it too, so compare deltas.
+        var after = await FailuresAsync(bed);
+        Assert.True(after["wrong_key"] - before["wrong_key"] >= 3, $"wrong_key {before["wrong_key"]} -> {after["wrong_key"]}");
+        Assert.True(after["missing"] - before["missing"] >= 5, $"missing {before["missing"]} -> {after["missing"]}");
+        Assert.True(after["locked_out"] - before["locked_out"] >= 3, $"locked_out {before["locked_out"]} -> {after["locked_out"]}");
+    }
+
+    [Fact]
+    public async Task NoKeyConfigured_AdminApiIsOff_404WithTheRightSecretToo()
+    {
+        await using var bed = await GatewayTestBed.StartAsync(redis.Server.ConnectionString);
+        using var admin = bed.Gateway.CreateAdminClient();
+
+        foreach (var call in Calls(admin, bed.Room))
+        {
+            var (status, body, response) = await call();
+            Assert.Equal(HttpStatusCode.NotFound, status);
+            Assert.Empty(response.Headers.WwwAuthenticate);
+            Assert.Equal("NOT_FOUND", body["error"]!["code"]!.GetValue<string>());
+        }
+    }
+
+    [Fact]
+    public async Task SeparateAdminPort_AdminAnswersOnlyThere_404OnThePublicPort()
+    {
+        var port = RedisServer.FreePort();
+        await using var bed = await StartAsync(s => s["Admin:Urls"] = $"http://127.0.0.1:{port}");
+        Assert.Equal(port, bed.Gateway.AdminAddress.Port);
+        Assert.NotEqual(port, bed.Gateway.BaseAddress.Port);
+
+        using var admin = bed.Gateway.CreateAdminClient();
+        Assert.Equal(HttpStatusCode.OK, (await admin.ListAsync()).Status);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PatchAsync(bed.Room, """{"refill_per_second": 3}""")).Status);
+
+        using var publicPort = new AdminClient(new HttpClient { BaseAddress = bed.Gateway.BaseAddress });
+        publicPort.Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", TestConfig.AdminSecret);
+        foreach (var call in Calls(publicPort, bed.Room))
+        {
+            var (status, _, response) = await call();
+            Assert.Equal(HttpStatusCode.NotFound, status);
+            Assert.Empty(response.Headers.WwwAuthenticate);
+        }
+        // The public port still serves the public.
+        Assert.Equal(HttpStatusCode.Accepted, (await bed.Client.JoinAsync(bed.Room, "someone")).Status);
+    }
+
+    [Theory]
+    [InlineData("Admin:Keys:0:Sha256", "not-hex", "Admin:Keys:0:Sha256 must be the hex SHA-256")]
+    [InlineData("Admin:Keys:0:Sha256", "abcd", "sha256sum")]
+    [InlineData("Admin:Keys:0:Id", "has space", "Admin:Keys:0:Id must be")]
+    [InlineData("Admin:Keys:1:Id", TestConfig.AdminKeyId, "is used twice")]
+    [InlineData("Admin:Urls", "http://127.0.0.1:0", "Admin:Urls has 'http://127.0.0.1:0'")]
+    [InlineData("Admin:Urls", "not a url", "Admin:Urls")]
+    [InlineData("Admin:FailedAttemptsPerClientPerMinute", "0", "Admin:FailedAttemptsPerClientPerMinute is 0")]
+    public async Task Startup_WithInvalidAdminSetting_FailsNamingTheKey(string key, string value, string expected)
+    {
+        var settings = TestConfig.WithAdmin(PageTestConfigRoom());
+        if (key == "Admin:Keys:1:Id")
+            settings["Admin:Keys:1:Sha256"] = TestConfig.Sha256Hex("another");
+        settings[key] = value;
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => GatewayHost.StartAsync(null, settings));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Paused_JoinsStillQueue_NobodyIsPromotedOrAdmitted_StatusSaysPaused_UntilReopened()
+    {
+        await using var bed = await StartAsync(capacity: 5, refill: 5);
+        using var admin = bed.Gateway.CreateAdminClient();
+        var ready = (await bed.Client.JoinAsync(bed.Room, "ready-before")).Body["waiting_token"]!.GetValue<string>();
+
+        await admin.SetAsync(bed.Room, """{"state": "paused"}""");
+
+        var (joinStatus, joined, _) = await bed.Client.JoinAsync(bed.Room, "joins-while-paused");
+        Assert.Equal(HttpStatusCode.Accepted, joinStatus);
+        var token = joined["waiting_token"]!.GetValue<string>();
+        // The bucket is full, yet nobody is promoted while paused.
+        Assert.NotEqual("ready", joined["status"]!.GetValue<string>());
+        var (enterStatus, refused, _) = await bed.Client.EnterAsync(ready);
+        Assert.Equal(HttpStatusCode.Forbidden, enterStatus);
+        Assert.Equal("NOT_READY", refused["error"]!["code"]!.GetValue<string>());
+        var (_, status, _) = await bed.Client.StatusAsync(token);
+        Assert.Equal("paused", status["status"]!.GetValue<string>());
+        Assert.Equal("Admissions are paused for a moment. Your place in line is kept.", status["message"]!.GetValue<string>());
+        var room = (await admin.GetAsync(bed.Room)).Body;
+        Assert.Equal(1, room["waiting"]!.GetValue<long>());
+        Assert.Equal(0, room["active"]!.GetValue<long>());
+
+        await admin.SetAsync(bed.Room, """{"state": "open"}""");
+
+        Assert.False(string.IsNullOrEmpty(await bed.Client.AdmitAsync(bed.Room, "joins-while-paused")));
+        Assert.Equal(HttpStatusCode.OK, (await bed.Client.EnterAsync(ready)).Status);
+    }
+
+    [Fact]
+    public async Task Closed_JoinsGet403RoomClosed_WaitingPeopleSeeClosedInTheirLanguage_NobodyMoreIsAdmitted()
+    {
+        await using var bed = await StartAsync(capacity: 1, refill: 0.001);
+        using var admin = bed.Gateway.CreateAdminClient();
+        var ready = (await bed.Client.JoinAsync(bed.Room, "ready")).Body["waiting_token"]!.GetValue<string>();
+        var waiting = (await bed.Client.JoinAsync(bed.Room, "waiting")).Body["waiting_token"]!.GetValue<string>();
+
+        var closed = await admin.SetAsync(bed.Room, """{"state": "closed"}""");
+        Assert.Equal("closed", closed["state"]!.GetValue<string>());
+
+        var (joinStatus, refused, _) = await bed.Client.JoinAsync(bed.Room, "late");
+        Assert.Equal(HttpStatusCode.Forbidden, joinStatus);
+        Assert.Equal("ROOM_CLOSED", refused["error"]!["code"]!.GetValue<string>());
+        var (_, english, _) = await bed.Client.StatusAsync(waiting, "en-US");
+        Assert.Equal("closed", english["status"]!.GetValue<string>());
+        Assert.Equal("This waiting room has closed. Nobody more will be admitted.", english["message"]!.GetValue<string>());
+        var (_, korean, _) = await bed.Client.StatusAsync(waiting, "ko-KR,ko;q=0.9");
+        Assert.Equal("closed", korean["status"]!.GetValue<string>());
+        Assert.Equal("이 대기실은 종료되었습니다. 더 이상 입장할 수 없습니다.", korean["message"]!.GetValue<string>());
+        var (enterStatus, error, _) = await bed.Client.EnterAsync(ready);
+        Assert.Equal(HttpStatusCode.Forbidden, enterStatus);
+        Assert.Equal("ROOM_CLOSED", error["error"]!["code"]!.GetValue<string>());
+        Assert.Equal(0, (await admin.GetAsync(bed.Room)).Body["admitted_total"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task Revoke_GarbageExpiredOrOtherRoomToken_Answers400NamingTheField_ValidOne204AndIdempotent()
+    {
+        await using var bed = await StartAsync(s =>
+        {
+            s["WaitingRoom:Rooms:other:Capacity"] = "5";
+        });
+        using var admin = bed.Gateway.CreateAdminClient();
+        var admission = await bed.Client.AdmitAsync(bed.Room, "alice");
+        var otherAdmission = await bed.Client.AdmitAsync("other", "bob");
+
+        foreach (var token in new[] { "garbage", "a.b", new string('x', 600), admission[..^2] + "AA" })
+        {
+            var (status, error, _) = await admin.RevokeAsync(bed.Room, token);
+            Assert.Equal(HttpStatusCode.BadRequest, status);
+            Assert.Equal("INVALID_ADMISSION_TOKEN", error["error"]!["code"]!.GetValue<string>());
+            Assert.Equal("reservation_token", error["error"]!["field"]!.GetValue<string>());
+        }
+        var (missing, missingError, _) = await admin.RevokeAsync(bed.Room, null);
+        Assert.Equal(HttpStatusCode.BadRequest, missing);
+        Assert.Equal("reservation_token", missingError["error"]!["field"]!.GetValue<string>());
+        var (foreign, foreignError, _) = await admin.RevokeAsync(bed.Room, otherAdmission);
+        Assert.Equal(HttpStatusCode.BadRequest, foreign);
+        Assert.Contains("'other'", foreignError["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        var (wrongType, _, _) = await admin.SendAsync(new HttpRequestMessage(HttpMethod.Post, $"/admin/v1/rooms/{bed.Room}/revoke")
+        {
+            Content = new StringContent(admission, Encoding.UTF8, "text/plain"),
+        });
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, wrongType);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.RevokeAsync(bed.Room, admission)).Status);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.RevokeAsync(bed.Room, admission)).Status);
+        using var gated = new HttpRequestMessage(HttpMethod.Get, $"/api/inventory/events/{bed.Room}/seats");
+        gated.Headers.Add("X-Admission-Token", admission);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await bed.Client.Http.SendAsync(gated)).StatusCode);
+        Assert.Equal(0, (await admin.GetAsync(bed.Room)).Body["active"]!.GetValue<long>());
+    }
+
+    private static IEnumerable<Func<Task<(HttpStatusCode, JsonObject, HttpResponseMessage)>>> Calls(AdminClient admin, string room) =>
+    [
+        admin.ListAsync,
+        () => admin.GetAsync(room),
+        () => admin.PatchAsync(room, """{"state": "paused"}"""),
+        () => admin.ClearAsync(room),
+        () => admin.RevokeAsync(room, "x"),
+    ];
+
+    private static async Task<Dictionary<string, double>> FailuresAsync(GatewayTestBed bed)
+    {
+        using var http = bed.Gateway.CreateClient();
+        var scrape = await Observability.PrometheusText.ScrapeAsync(http);
+        return new[] { "wrong_key", "missing", "locked_out" }.ToDictionary(r => r, r => scrape.Sum("waitingroom_admin_auth_failures_total", "reason=" + r));
+    }
+
+    private static JsonObject Without(JsonObject body, string field)
+    {
+        var copy = body.DeepClone().AsObject();
+        copy.Remove(field);
+        return copy;
+    }
+
+    private static Dictionary<string, string?> PageTestConfigRoom() => Browser.PageTestConfig.Room();
+}

@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Api;
+
+/// <summary>
+/// The queue API's bodies are small and read safely (CONTRACT v2): at most 4 KiB, refused before being read
+/// (413), JSON only on join and enter (415), never a form parser, a temp file or a 500.
+/// </summary>
+public sealed class RequestLimitsTests
+{
+    [Theory]
+    [InlineData("/api/v1/queue/join")]
+    [InlineData("/api/v1/queue/enter")]
+    [InlineData("/api/v1/queue/leave")]
+    public async Task Body_DeclaredOver4KiB_Is413PayloadTooLarge(string path)
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null);
+
+        using var response = await bed.Client.Http.PostAsync(path, new StringContent(new string(' ', 4097) + "{}", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Contains("\"PAYLOAD_TOO_LARGE\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ChunkedBodyOf25MB_IsRefusedAfter4KiB_WithoutWaitingForTheRest()
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null);
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(bed.Gateway.BaseAddress.Host, bed.Gateway.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            $"POST /api/v1/queue/leave HTTP/1.1\r\nHost: {bed.Gateway.BaseAddress.Authority}\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"));
+
+        // Send up to 25 MB in 64 KiB chunks while watching for the answer: it must come long before the end.
+        var chunk = Encoding.ASCII.GetBytes(new string('a', 65536));
+        var header = Encoding.ASCII.GetBytes("10000\r\n");
+        var clock = Stopwatch.StartNew();
+        var sent = 0L;
+        var reading = ReadHeadAsync(stream);
+        try
+        {
+            while (sent < 25L * 1024 * 1024 && !reading.IsCompleted)
+            {
+                await stream.WriteAsync(header);
+                await stream.WriteAsync(chunk);
+                await stream.WriteAsync("\r\n"u8.ToArray());
+                sent += chunk.Length;
+            }
+        }
+        catch (IOException)
+        {
+            // The gateway closed the connection after answering: exactly what it should do.
+        }
+        var head = await reading.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.StartsWith("HTTP/1.1 413", head, StringComparison.Ordinal);
+        Assert.True(sent < 25L * 1024 * 1024, $"the gateway read all {sent} bytes before answering");
+    }
+
+    [Fact]
+    public async Task Leave_Multipart_Is415_AndNoTempFileIsWritten()
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null);
+        var tempBefore = Directory.GetFiles(Path.GetTempPath(), "ASPNETCORE_*").Length;
+        using var form = new MultipartFormDataContent { { new StringContent(new string('x', 3000)), "waiting_token" } };
+
+        using var response = await bed.Client.Http.PostAsync("/api/v1/queue/leave", form);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Contains("\"UNSUPPORTED_MEDIA_TYPE\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(tempBefore, Directory.GetFiles(Path.GetTempPath(), "ASPNETCORE_*").Length);
+    }
+
+    [Fact]
+    public async Task Leave_FormWithElevenHundredFields_IsAnsweredWithoutA500()
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null);
+        var fields = string.Join('&', Enumerable.Range(0, 1100).Select(i => $"f{i}=1"));
+
+        using var response = await bed.Client.Http.PostAsync("/api/v1/queue/leave", new StringContent(fields, Encoding.ASCII, "application/x-www-form-urlencoded"));
+
+        Assert.True((int)response.StatusCode is 404 or 413, $"got {(int)response.StatusCode}");
+    }
+
+    [Theory]
+    [InlineData("/api/v1/queue/join", "text/plain")]
+    [InlineData("/api/v1/queue/join", "application/x-www-form-urlencoded")]
+    [InlineData("/api/v1/queue/enter", "text/plain")]
+    [InlineData("/api/v1/queue/enter", "multipart/form-data; boundary=x")]
+    public async Task JoinAndEnter_WithANonJsonBody_Are415(string path, string contentType)
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null);
+        using var content = new StringContent($$"""{"event_id":"{{bed.Room}}"}""");
+        content.Headers.Remove("Content-Type");
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+
+        using var response = await bed.Client.Http.PostAsync(path, content);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Contains("\"UNSUPPORTED_MEDIA_TYPE\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    private static async Task<string> ReadHeadAsync(NetworkStream stream)
+    {
+        var buffer = new byte[4096];
+        var head = new StringBuilder();
+        while (!head.ToString().Contains("\r\n", StringComparison.Ordinal))
+        {
+            var read = await stream.ReadAsync(buffer);
+            if (read == 0)
+                break;
+            head.Append(Encoding.ASCII.GetString(buffer, 0, read));
+        }
+        return head.ToString();
+    }
+}

@@ -1,0 +1,118 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Tests.Hosting;
+
+/// <summary>
+/// A configuration mistake on the day of the sale must not stop anything: an invalid edit of any section is
+/// rejected with a log line naming the key, the last good values stay in force, and the gateway keeps serving.
+/// Routes and rooms edited in a Kubernetes ConfigMap apply without a restart.
+/// </summary>
+public sealed class ConfigurationTests
+{
+    [Theory]
+    [InlineData("WaitingRoom:Rooms:{room}:Capacity", "0", "WaitingRoom:Rooms:{room}:Capacity is 0")]
+    [InlineData("WaitingRoom:Rooms:{room}:RefillPerSecond", "-1", "WaitingRoom:Rooms:{room}:RefillPerSecond is -1")]
+    [InlineData("WaitingRoom:MaintenanceInterval", "00:10:00", "WaitingRoom:MaintenanceInterval is 00:10:00")]
+    [InlineData("WaitingRoom:Rooms:{room}:Capacity", "lots", "WaitingRoom:Rooms:{room}:Capacity")]
+    [InlineData("WaitingRoom:Page:PrimaryColor", "blue", "WaitingRoom:Page:PrimaryColor is 'blue'")]
+    [InlineData("Forwarding:MaxConnectionsPerServer", "0", "Forwarding:MaxConnectionsPerServer is 0")]
+    public async Task InvalidEdit_OnReload_IsRejectedNamingTheKey_TheLastGoodStays_AndTheGatewayKeepsServing(string key, string value, string logged)
+    {
+        var logs = new CapturedLogs();
+        await using var bed = await GatewayTestBed.StartAsync(null, capacity: 3, refill: 0.001, host: b => b.Logging.AddProvider(logs));
+        key = key.Replace("{room}", bed.Room, StringComparison.Ordinal);
+        logged = logged.Replace("{room}", bed.Room, StringComparison.Ordinal);
+
+        bed.Settings[key] = value;
+        await bed.Gateway.RewriteConfigAsync(bed.Settings);
+        try
+        {
+            await logs.WaitForAsync(e => e.Level == LogLevel.Error && e.Message.Contains(logged, StringComparison.Ordinal), "the rejection names the key");
+        }
+        catch (Xunit.Sdk.FailException)
+        {
+            Assert.Fail("not logged; warnings and errors were:\n" + string.Join("\n", logs.Entries.Where(e => e.Level >= LogLevel.Warning).Select(e => e.Category + ": " + e.Message)));
+        }
+
+        // Still serving, on the last good configuration: a burst of 3 is still 3 (three join ready at once).
+        var states = new List<string>();
+        for (var i = 0; i < 4; i++)
+            states.Add((await bed.Client.JoinAsync(bed.Room, $"u{i}")).Body["status"]!.GetValue<string>());
+        Assert.Equal(["ready", "ready", "ready", "waiting"], states);
+        Assert.Equal(HttpStatusCode.OK, (await bed.Client.Http.GetAsync("/readyz")).StatusCode);
+
+        // And a good edit afterwards applies.
+        bed.Settings.Remove(key);
+        bed.Settings[$"WaitingRoom:Rooms:{bed.Room}:RefillPerSecond"] = "1000";
+        await bed.Gateway.RewriteConfigAsync(bed.Settings);
+        var last = (await bed.Client.JoinAsync(bed.Room, "u3")).Body["waiting_token"]!.GetValue<string>();
+        await Eventually.TrueAsync(async () => (await bed.Client.StatusAsync(last)).Body["status"]!.GetValue<string>() == "ready", because: "the faster rate");
+    }
+
+    [Fact]
+    public void LaunchProfile_NeverDefaultsToDevelopment()
+    {
+        var profile = JsonNode.Parse(File.ReadAllText(Path.Combine(Repo.Root, "Gateway.Proxy", "Properties", "launchSettings.json")))!;
+
+        Assert.DoesNotContain("Development", profile.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EmbeddedStore_RefusesClientsWithoutItsPassword()
+    {
+        var logs = new CapturedLogs();
+        await using var bed = await GatewayTestBed.StartAsync(null, host: b => b.Logging.AddProvider(logs));
+        var started = logs.Entries.First(e => e.EventId.Id == 1 && e.Message.StartsWith("Embedded store started", StringComparison.Ordinal));
+        var port = int.Parse(System.Text.RegularExpressions.Regex.Match(started.Message, @"127\.0\.0\.1:(\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync("*2\r\n$4\r\nKEYS\r\n$1\r\n*\r\n"u8.ToArray());
+        var buffer = new byte[256];
+        var read = await stream.ReadAsync(buffer);
+        var answer = System.Text.Encoding.ASCII.GetString(buffer, 0, read);
+
+        Assert.StartsWith("-NOAUTH", answer, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ConfigMapMountedByTheKubelet_ASymlinkSwap_AppliesTheNewRouteLive()
+    {
+        // The kubelet's layout: <dir>/appsettings.Production.json -> ..data/appsettings.Production.json,
+        // ..data -> ..<timestamp>/ ; an update writes a new timestamped directory and swaps ..data atomically.
+        await using var backends = await Gateway.SampleBackends.SampleBackendsApp.StartAsync(new Gateway.SampleBackends.SampleBackendsOptions { ReservationPort = 0, InventoryPort = 0, PaymentPort = 0 });
+        var mount = Directory.CreateTempSubdirectory("wr-configmap-").FullName;
+        var settings = TestConfig.Gateway(backends, gated: false);
+        Publish(mount, "..2026_12_01_10_00_00.000000001", settings);
+        File.CreateSymbolicLink(Path.Combine(mount, "appsettings.Production.json"), Path.Combine("..data", "appsettings.Production.json"));
+
+        await using var gateway = await GatewayHost.StartAsync(null, new Dictionary<string, string?> { ["Gateway:ConfigFile"] = Path.Combine(mount, "appsettings.Production.json") });
+        using var client = gateway.CreateClient();
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/shop/inventory")).StatusCode);
+
+        settings["ReverseProxy:Routes:shop:ClusterId"] = "inventory";
+        settings["ReverseProxy:Routes:shop:Match:Path"] = "/shop/{**rest}";
+        settings["ReverseProxy:Routes:shop:Transforms:0:PathPattern"] = "/api/{**rest}";
+        Publish(mount, "..2026_12_01_10_05_00.000000002", settings);
+
+        await Eventually.TrueAsync(async () => (await client.GetAsync("/shop/inventory")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the swapped ConfigMap's new route serves");
+        Directory.Delete(mount, recursive: true);
+    }
+
+    /// <summary>Writes a new timestamped directory and swaps the ..data link to it in one rename, as the kubelet does.</summary>
+    private static void Publish(string mount, string version, Dictionary<string, string?> settings)
+    {
+        Directory.CreateDirectory(Path.Combine(mount, version));
+        File.WriteAllText(Path.Combine(mount, version, "appsettings.Production.json"), TestConfig.ToJson(settings));
+        var staged = Path.Combine(mount, "..data_tmp");
+        File.CreateSymbolicLink(staged, version);
+        // rename(2), like the kubelet: .NET's File.Move follows a link to a directory, mv -T renames the link itself.
+        using var mv = System.Diagnostics.Process.Start("mv", ["-T", "-f", staged, Path.Combine(mount, "..data")])!;
+        mv.WaitForExit();
+        Assert.Equal(0, mv.ExitCode);
+    }
+}
