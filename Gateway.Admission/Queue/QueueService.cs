@@ -62,6 +62,9 @@ internal sealed class QueueService(
 
         metrics.Join(room.Id, stored.Outcome == JoinOutcome.Joined ? "created" : "existing");
         var standing = Describe(room, stored.Place, stored.Now, stored.TokensAvailable);
+        // A flash crowd joins within seconds; spreading the first poll keeps it from coming back as one wave.
+        if (standing.Status == StandingStatus.Waiting)
+            standing = standing with { PollAfterMs = PollCadence.FirstAfterJoin(standing.PollAfterMs) };
         if (stored.Outcome == JoinOutcome.Joined && standing is { Status: StandingStatus.Waiting, Eta: { } eta })
             await store.RecordFirstEtaAsync(room, stored.Id, eta.Seconds);
         return new JoinResult(stored.Outcome, waitingTokens.Issue(room.Id, stored.Id), standing, newCookie);

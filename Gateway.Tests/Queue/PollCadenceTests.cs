@@ -82,4 +82,58 @@ public sealed class PollCadenceTests(ITestOutputHelper output)
         Assert.True(share > 0.9, $"only {share:P1} of first polls within 30 s");
         Assert.True(firstPoll.Max() < 35_000, $"a first poll {firstPoll.Max()} ms after the opening");
     }
+
+    /// <summary>
+    /// 300,000 people who joined at once, let in at 500/s (one tick every 200 ms promotes 100), each page polling
+    /// when <c>poll_after_ms</c> says (the join's answer spread as the gateway spreads it; times the page's 0.95-1.05), the ETA being the position over the rate: the
+    /// total poll rate over the sale, against pages polling every 2 s, and how long after a person's turn
+    /// (the tick that made them ready) their page polls and sees it. Each page's polls depend only on its own
+    /// position, so the pages are followed one at a time.
+    /// </summary>
+    [Fact]
+    public void Waiting_300000PeopleLetInAt500PerSecond_PollFarLessThanAFixedCadence_AndNoticeTheirTurnWithinASecond()
+    {
+        const int people = 300_000;
+        const double rate = 500, tick = 0.2;
+        var random = new Random(20261202);
+        var pollsPerSecond = new long[(int)(people / rate) + 60];
+        var noticed = new double[people];
+        var polls = 0L;
+        for (var p = 0; p < people; p++)
+        {
+            // Person p (0-based) is made ready by the tick that hands out token p + 1.
+            // The join, spread over the first two seconds, promotes at once when the person's token is already there.
+            var t = random.NextDouble() * 2;
+            var turn = Math.Max(t, Math.Ceiling((p + 1) / (rate * tick)) * tick);
+            var first = true;
+            while (t < turn)
+            {
+                var ahead = p - Math.Floor(t / tick) * rate * tick;
+                var eta = new Gateway.Admission.Eta.EtaEstimate((long)Math.Ceiling(Math.Max(ahead, 0) / rate), 0.9);
+                var after = PollCadence.Waiting(Room, eta);
+                if (first)
+                    after = PollCadence.FirstAfterJoin(after);
+                first = false;
+                t += after / 1000.0 * (0.95 + (random.NextDouble() * 0.1));
+                polls++;
+                pollsPerSecond[(int)t]++;
+            }
+            noticed[p] = t - turn;
+        }
+
+        Array.Sort(noticed);
+        var p50 = noticed[people / 2];
+        var p95 = noticed[(int)(people * 0.95)];
+        var first10 = pollsPerSecond.Skip(2).Take(10).Average();
+        var peak = pollsPerSecond.Max();
+        var mean = polls / (people / rate);
+        const double fixedCadence = people / 2.0;
+        output.WriteLine($"status polls/s (joins not counted): seconds 2-12 {first10:F0}, busiest second {peak}, mean over the {people / rate:F0} s sale {mean:F0}; " +
+            $"every 2 s: {fixedCadence:F0}/s at the start ({first10 / fixedCadence:P0}); {polls / (double)people:F1} polls per person");
+        output.WriteLine($"turn noticed after: median {p50 * 1000:F0} ms, p95 {p95 * 1000:F0} ms, max {noticed[^1] * 1000:F0} ms");
+
+        Assert.True(peak < 0.25 * fixedCadence, $"{peak} polls in the busiest second, a fixed 2 s cadence would be {fixedCadence:F0}/s");
+        Assert.True(p95 < 1.0, $"p95 from a turn to the page seeing it: {p95 * 1000:F0} ms");
+        Assert.True(noticed[^1] < 1.0, $"someone saw their turn {noticed[^1] * 1000:F0} ms late");
+    }
 }
