@@ -31,6 +31,8 @@ dotnet test Proxy.sln -c Release --logger "console;verbosity=normal" 2>&1 | tee 
 status=${PIPESTATUS[0]}
 set -e
 
+# Failures again at the end, each with its message and first stack lines, so a log's tail names them.
+awk '/^  Failed / { n = 14 } n > 0 { print; n-- }' "$log"
 # One plain closing line over all test assemblies, from the runner's per-assembly summaries
 # ("Total tests: N" blocks at normal verbosity).
 awk '/^ *Passed: *[0-9]+ *$/ { p += $2 } /^ *Failed: *[0-9]+ *$/ { f += $2 } END { printf "%d passed, %d failed\n", p, f }' "$log"
