@@ -297,14 +297,16 @@ SECRET=$(head -c 32 /dev/urandom | base64)
 PROFILE_ENV=(DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0)
 GATEWAY_EXTRA_ENV=()
 # Room concert gates the three routes (admitted runs, the flash crowd); room storm gates nothing and holds the
-# status-storm queue, so the admitted runs never wait behind 300k people.
+# status-storm queue, so the admitted runs never wait behind 300k people. Every request comes from 127.0.0.1, so
+# the per-client limits (joins, places, polls per address) are off: they would refuse the load tool as one client.
 start_gateway() { # CAPACITY REFILL ADMISSION_TTL ABANDON_AFTER (of room concert)
   local env_vars
   mapfile -t env_vars < <(destinations)
   start_proc gateway "$SUT_CPU" env "${env_vars[@]}" \
     ConnectionStrings__Redis="127.0.0.1:$REDIS_PORT" \
     WaitingRoom__SigningKeys__0__Id=bench WaitingRoom__SigningKeys__0__Secret="$SECRET" \
-    WaitingRoom__JoinsPerClientPerMinute=0 Logging__LogLevel__Default=Warning \
+    WaitingRoom__JoinsPerClientPerMinute=0 WaitingRoom__MaxPlacesPerClient=0 WaitingRoom__PollsPerClientPerMinute=0 \
+    Logging__LogLevel__Default=Warning \
     WaitingRoom__Rooms__concert__Capacity="$1" WaitingRoom__Rooms__concert__RefillPerSecond="$2" \
     WaitingRoom__Rooms__concert__AdmissionTtl="$3" WaitingRoom__Rooms__concert__AbandonAfter="$4" \
     WaitingRoom__Rooms__storm__Capacity=100 WaitingRoom__Rooms__storm__RefillPerSecond=10 \

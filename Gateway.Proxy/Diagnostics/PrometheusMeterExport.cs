@@ -48,9 +48,14 @@ internal sealed class PrometheusMeterExport : IDisposable
         });
     }
 
-    /// <summary>Keeps prometheus-net's own meter adapter away from the meters this export publishes. Call before the first scrape.</summary>
+    /// <summary>
+    /// Keeps prometheus-net's own meter adapter away from the meters this export publishes, and from ASP.NET Core's
+    /// request-duration histogram, which repeats <c>http_request_duration_seconds</c> (HttpRequestMetrics) bucket for
+    /// bucket under another name. Call before the first scrape.
+    /// </summary>
     public static void ExcludeOwnMetersFromDefaultAdapter() =>
-        Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = i => !OwnMeters.Contains(i.Meter.Name));
+        Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = i =>
+            !OwnMeters.Contains(i.Meter.Name) && !(i.Meter.Name == "Microsoft.AspNetCore.Hosting" && i.Name == "http.server.request.duration"));
 
     /// <summary>The Prometheus name of an instrument.</summary>
     public static string PrometheusName(Instrument instrument)
