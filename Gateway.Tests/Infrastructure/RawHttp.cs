@@ -26,7 +26,8 @@ public static class RawHttp
     /// Sends <paramref name="request"/> as is (any bytes) on a new connection and reads one final response (interim
     /// 1xx answers are skipped): its status, headers and body (Content-Length, chunked, or up to the close). Null
     /// when the server closed or reset the connection without answering. Throws <see cref="TimeoutException"/>
-    /// when no complete answer came within <paramref name="timeout"/>. With <paramref name="halfClose"/> the sending
+    /// when the server went <paramref name="timeout"/> without sending anything before the answer was complete (a hang;
+    /// a long answer that keeps arriving, like a big /metrics page on a loaded machine, is not one). With <paramref name="halfClose"/> the sending
     /// side is shut after the request, so a body shorter than declared ends there.
     /// </summary>
     public static async Task<RawResponse?> SendAsync(Uri server, byte[] request, bool headRequest, TimeSpan timeout, bool halfClose = false)
@@ -48,7 +49,7 @@ public static class RawHttp
             {
                 // The server may answer and close before reading everything (413, 431): read what it said.
             }
-            var buffer = new byte[16 * 1024];
+            var buffer = new byte[64 * 1024];
             while (true)
             {
                 if (TryParse(received.GetBuffer().AsSpan(0, (int)received.Length), headRequest, out var response))
@@ -65,11 +66,12 @@ public static class RawHttp
                 if (read == 0)
                     return TryParse(received.GetBuffer().AsSpan(0, (int)received.Length), headRequest, out response, closed: true) ? response : null;
                 received.Write(buffer, 0, read);
+                cancel.CancelAfter(timeout);
             }
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"no complete answer within {timeout.TotalSeconds} s; received {received.Length} bytes: " +
+            throw new TimeoutException($"nothing more for {timeout.TotalSeconds} s before the answer was complete; received {received.Length} bytes: " +
                 Encoding.Latin1.GetString(received.GetBuffer(), 0, (int)Math.Min(received.Length, 300)));
         }
         catch (SocketException)

@@ -41,7 +41,9 @@ public static class TestConfig
             ["WaitingRoom:RetryAfter"] = "00:00:02",
             [$"WaitingRoom:Rooms:{room}:Capacity"] = capacity.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [$"WaitingRoom:Rooms:{room}:RefillPerSecond"] = refill.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Store:OperationTimeout"] = "00:00:00.500",
+            // Long enough for a first call on a loaded CI machine (an embedded store loading its scripts); outage tests see
+            // calls fail at once anyway (the client fails fast while disconnected).
+            ["Store:OperationTimeout"] = "00:00:02",
         };
         foreach (var (name, url) in new[] { ("reservation", backends.ReservationUrl), ("inventory", backends.InventoryUrl), ("payment", backends.PaymentUrl) })
         {
