@@ -20,7 +20,7 @@ internal static class Tool
             : throw new InvalidOperationException(
                 $"{path} is missing: run `bash build/tools.sh` (build/test.sh runs it before the tests) to install helm, kubectl and the manifest check into .tools/");
 
-    public static ProcessResult Run(string fileName, IEnumerable<string> args, TimeSpan? timeout = null)
+    public static ProcessResult Run(string fileName, IEnumerable<string> args, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -36,6 +36,8 @@ internal static class Tool
         info.Environment["HELM_CACHE_HOME"] = Path.Combine(Path.GetTempPath(), "wrg-helm-cache");
         info.Environment["HELM_CONFIG_HOME"] = Path.Combine(Path.GetTempPath(), "wrg-helm-config");
         info.Environment["HELM_DATA_HOME"] = Path.Combine(Path.GetTempPath(), "wrg-helm-data");
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            info.Environment[name] = value;
 
         using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + fileName);
         var stdout = process.StandardOutput.ReadToEndAsync();

@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gateway.Tests.Infrastructure;
 
@@ -115,108 +113,5 @@ public sealed class LogTests
         var response = await http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         return (response.StatusCode, JsonNode.Parse(text)!.AsObject(), response);
-    }
-
-    /// <summary>
-    /// Gateway.Proxy.dll started with <c>dotnet</c> in Production, its content root a copy of the shipped
-    /// appsettings.json (so the test can edit it), stdout collected line by line.
-    /// </summary>
-    private sealed class GatewayProcess : IAsyncDisposable
-    {
-        private readonly Process _process;
-        private readonly string _dir;
-        private readonly ConcurrentQueue<string> _lines = new();
-
-        private GatewayProcess(Process process, string dir)
-        {
-            _process = process;
-            _dir = dir;
-            _process.OutputDataReceived += (_, e) =>
-            {
-                if (e.Data is not null)
-                    _lines.Enqueue(e.Data);
-            };
-            _process.ErrorDataReceived += (_, e) =>
-            {
-                if (e.Data is not null)
-                    _lines.Enqueue(e.Data);
-            };
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-        }
-
-        public Uri BaseAddress { get; private set; } = null!;
-
-        public string ConfigPath => Path.Combine(_dir, "appsettings.json");
-
-        public IReadOnlyList<string> RawLines => [.. _lines];
-
-        public static async Task<GatewayProcess> StartAsync(string[] args)
-        {
-            var dir = Directory.CreateTempSubdirectory("wr-logs-").FullName;
-            File.Copy(Path.Combine(Repo.Root, "Gateway.Proxy", "appsettings.json"), Path.Combine(dir, "appsettings.json"));
-            var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                WorkingDirectory = dir,
-            };
-            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Gateway.Proxy.dll"));
-            foreach (var arg in (string[])["--environment", "Production", "--contentRoot", dir, "--urls", "http://127.0.0.1:0", .. args])
-                info.ArgumentList.Add(arg);
-            info.Environment.Remove("ASPNETCORE_ENVIRONMENT");
-            info.Environment.Remove("DOTNET_ENVIRONMENT");
-            var gateway = new GatewayProcess(Process.Start(info)!, dir);
-            var lines = await gateway.WaitForAsync(l => l.Any(j => j["Message"]?.GetValue<string>().StartsWith("Now listening on:", StringComparison.Ordinal) == true), "start-up");
-            var listening = lines.First(j => j["Message"]!.GetValue<string>().StartsWith("Now listening on:", StringComparison.Ordinal));
-            gateway.BaseAddress = new Uri(listening["State"]!["address"]!.GetValue<string>());
-            return gateway;
-        }
-
-        /// <summary>Waits until the console holds what <paramref name="done"/> looks for; every line must be a JSON object.</summary>
-        public async Task<IReadOnlyList<JsonObject>> WaitForAsync(Func<IReadOnlyList<JsonObject>, bool> done, string what)
-        {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(45);
-            while (true)
-            {
-                var parsed = RawLines.Select(Parse).ToArray();
-                if (done(parsed))
-                    return parsed;
-                if (_process.HasExited || DateTime.UtcNow > deadline)
-                    Assert.Fail($"waiting for {what}: {(_process.HasExited ? "the gateway exited" : "timed out")}. Console:\n{string.Join('\n', RawLines)}");
-                await Task.Delay(100);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync();
-            }
-            _process.Dispose();
-            try
-            {
-                Directory.Delete(_dir, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
-
-        private static JsonObject Parse(string line)
-        {
-            try
-            {
-                return JsonNode.Parse(line) as JsonObject ?? throw new JsonException("not an object");
-            }
-            catch (JsonException ex)
-            {
-                Assert.Fail($"console line is not a JSON object ({ex.Message}): {line}");
-                throw;
-            }
-        }
-
     }
 }
