@@ -30,7 +30,9 @@ internal sealed partial class Draining(IOptions<ShutdownOptions> options, ILogge
     }
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(_draining ? HealthCheckResult.Unhealthy("draining: this instance is stopping") : HealthCheckResult.Healthy());
+        // Degraded, not Unhealthy: /readyz answers 503 for both, but a planned stop is logged as a warning, not as an
+        // error on every probe of every rollout.
+        Task.FromResult(_draining ? HealthCheckResult.Degraded("draining: this instance is stopping") : HealthCheckResult.Healthy());
 
     [LoggerMessage(101, LogLevel.Information, "Stopping: /readyz now answers 503; still serving for {DrainDelay} before closing the listeners.")]
     private static partial void LogDraining(ILogger logger, TimeSpan drainDelay);
