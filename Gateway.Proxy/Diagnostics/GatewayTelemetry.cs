@@ -34,13 +34,16 @@ internal static class GatewayTelemetry
     /// Traces are always created (so <c>traceparent</c> reaches the backends and logs carry trace ids) and
     /// exported over OTLP only when <c>Telemetry:OtlpEndpoint</c> or <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
     /// Sampling: <c>Telemetry:SamplingRatio</c> (or <c>OTEL_TRACES_SAMPLER_ARG</c>) of new traces, parent-based,
-    /// so a caller's sampling decision is followed.
+    /// so a caller's sampling decision is followed; by default all of them when exporting, none otherwise.
     /// </summary>
     private static void AddTracing(WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
         var endpoint = configuration["Telemetry:OtlpEndpoint"] ?? configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
-        var ratio = configuration.GetValue<double?>("Telemetry:SamplingRatio") ?? configuration.GetValue("OTEL_TRACES_SAMPLER_ARG", 1.0);
+        // With nowhere to send spans, recording them is pure cost (a quarter of a proxied request's CPU, measured in
+        // docs/BENCHMARKS.md): new traces are then not sampled, yet still get ids that reach the backends and the logs.
+        var defaultRatio = string.IsNullOrWhiteSpace(endpoint) ? 0.0 : 1.0;
+        var ratio = configuration.GetValue<double?>("Telemetry:SamplingRatio") ?? configuration.GetValue("OTEL_TRACES_SAMPLER_ARG", defaultRatio);
         if (ratio is < 0 or > 1)
             throw new InvalidOperationException($"Telemetry:SamplingRatio is {ratio}; it must be between 0 and 1 (e.g. 0.1 to keep one trace in ten).");
         builder.Services.AddOpenTelemetry()

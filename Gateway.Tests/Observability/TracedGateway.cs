@@ -27,6 +27,8 @@ internal sealed class TracedGateway : IAsyncDisposable
     public static async Task<TracedGateway> StartAsync(string redis, IDictionary<string, string?> settings)
     {
         var spans = new SpanCollection();
+        // An in-memory exporter instead of OTLP: sample as an exporting gateway does, unless the test says otherwise.
+        settings.TryAdd("Telemetry:SamplingRatio", "1");
         var host = await GatewayHost.StartAsync(redis, settings, configure: builder =>
             builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(spans)));
         var gateway = new TracedGateway(host, spans);
