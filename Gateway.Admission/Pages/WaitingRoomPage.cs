@@ -76,7 +76,7 @@ internal sealed class WaitingRoomPage : IDisposable
         return true;
     }
 
-    private Task WriteAsync(HttpContext context, string eventId)
+    internal Task WriteAsync(HttpContext context, string eventId)
     {
         var page = _page;
         var nonce = NewNonce();

@@ -8,6 +8,7 @@ namespace Gateway.Tests.Adaptive;
 /// The instance side of adaptive admission: from one instance's counters of a room's clusters to the verdict it
 /// sends the store. Pure maths under a fake clock; adapt.lua's arbitration is tested in <see cref="AdaptScriptTests"/>.
 /// </summary>
+[Trait("Category", "Fast")]
 public sealed class AdaptiveControllerTests
 {
     private static readonly AdaptiveOptions Options = new()

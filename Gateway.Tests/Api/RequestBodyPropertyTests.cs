@@ -8,6 +8,7 @@ namespace Gateway.Tests.Api;
 
 /// <summary>Any <c>Content-Type</c> a client sends: <see cref="RequestBody.IsJson"/> never throws and says yes only to application/json.</summary>
 [Properties(Arbitrary = [typeof(HostileInput), typeof(RequestBodyPropertyTests)], MaxTest = 5_000, Replay = "2026120113,1208070913")]
+[Trait("Category", "Fast")]
 public sealed class RequestBodyPropertyTests
 {
     public static Arbitrary<ContentType> ContentTypes() => Arb.From(

@@ -14,6 +14,7 @@ namespace Gateway.Tests.Clients;
 /// makes any client text safe for a log line.
 /// </summary>
 [Properties(Arbitrary = [typeof(HostileInput), typeof(ClientAddressPropertyTests)], MaxTest = 5_000, Replay = "2026120112,1208070911")]
+[Trait("Category", "Fast")]
 public sealed class ClientAddressPropertyTests
 {
     public static Arbitrary<IPAddress> Addresses() => Arb.From(

@@ -9,6 +9,7 @@ namespace Gateway.Tests.Deployment;
 /// the non-root app user, on port 8080. No image can be built here (no container engine), so these read the
 /// file; the publish command itself is the one `dotnet publish` line tests and docs can point at.
 /// </summary>
+[Trait("Category", "Fast")]
 public sealed partial class DockerfileTests
 {
     private static readonly string[] Lines = File.ReadAllLines(Repo.File("Dockerfile"));

@@ -3,6 +3,7 @@ using Gateway.Admission.Queue;
 
 namespace Gateway.Tests.Eta;
 
+[Trait("Category", "Fast")]
 public sealed class EtaEstimatorTests
 {
     private static readonly DateTimeOffset Now = new(2026, 3, 1, 12, 30, 0, TimeSpan.Zero);

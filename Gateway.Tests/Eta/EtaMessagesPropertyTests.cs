@@ -9,6 +9,7 @@ namespace Gateway.Tests.Eta;
 
 /// <summary>Any <c>Accept-Language</c>: <see cref="EtaMessages.PrefersKorean"/> never throws, and picks Korean exactly when the client ranks it above English.</summary>
 [Properties(Arbitrary = [typeof(HostileInput), typeof(EtaMessagesPropertyTests)], MaxTest = 5_000, Replay = "2026120115,1208070917")]
+[Trait("Category", "Fast")]
 public sealed class EtaMessagesPropertyTests
 {
     public static Arbitrary<Ranking> Rankings() => Arb.From(

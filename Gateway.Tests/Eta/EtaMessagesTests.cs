@@ -2,6 +2,7 @@ using Gateway.Admission.Eta;
 
 namespace Gateway.Tests.Eta;
 
+[Trait("Category", "Fast")]
 public sealed class EtaMessagesTests
 {
     [Theory]

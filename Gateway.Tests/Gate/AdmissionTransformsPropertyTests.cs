@@ -14,6 +14,7 @@ namespace Gateway.Tests.Gate;
 /// (ASP.NET Core matches cookie names ignoring case), while every other cookie reaches the backend.
 /// </summary>
 [Properties(Arbitrary = [typeof(HostileInput), typeof(AdmissionTransformsPropertyTests)], MaxTest = 5_000, Replay = "2026120114,1208070915")]
+[Trait("Category", "Fast")]
 public sealed class AdmissionTransformsPropertyTests
 {
     private static readonly string[] Names =

@@ -9,6 +9,7 @@ using Gateway.Tests.Infrastructure;
 namespace Gateway.Tests.Observability;
 
 /// <summary>The Grafana dashboard and docs/OBSERVABILITY.md stay in step with the metrics the gateway exports.</summary>
+[Trait("Category", "Fast")]
 public sealed partial class DashboardTests
 {
     [GeneratedRegex(@"\b(?:waitingroom|gateway|http)_[a-z_]+\b")]

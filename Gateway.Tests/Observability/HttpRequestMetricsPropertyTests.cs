@@ -8,6 +8,7 @@ namespace Gateway.Tests.Observability;
 
 /// <summary>The <c>method</c> label of the request metrics comes from a closed set whatever method a client sends.</summary>
 [Properties(Arbitrary = [typeof(HostileInput), typeof(HttpRequestMetricsPropertyTests)], MaxTest = 5_000, Replay = "2026120116,1208070919")]
+[Trait("Category", "Fast")]
 public sealed class HttpRequestMetricsPropertyTests
 {
     private static readonly string[] Standard = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"];

@@ -9,6 +9,7 @@ namespace Gateway.Tests.ProofOfWork;
 /// The automatic difficulty under a fake clock: snapshots of the store's join counter arrive as the ticks would
 /// bring them (every 200 ms of store time), and the difficulty of the next challenge is read in between.
 /// </summary>
+[Trait("Category", "Fast")]
 public sealed class ChallengeDifficultyTests
 {
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 12, 24, 10, 0, 0, TimeSpan.Zero));

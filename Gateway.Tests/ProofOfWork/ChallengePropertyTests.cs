@@ -17,6 +17,7 @@ namespace Gateway.Tests.ProofOfWork;
 /// 16 bits random nonces pass at the rate 2^-16 and no more, within bounds that fail by chance with
 /// probability below 10^-9. The reference solver (tools/PowSolver) and the verifier are written apart and agree.
 /// </summary>
+[Trait("Category", "Fast")]
 public sealed class ChallengePropertyTests
 {
     private const string Room = "concert";

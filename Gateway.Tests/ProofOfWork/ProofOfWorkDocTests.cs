@@ -7,6 +7,7 @@ using Gateway.PowSolver;
 namespace Gateway.Tests.ProofOfWork;
 
 /// <summary>docs/API.md's "Proof of work" section stays true: the endpoint, fields, codes, keys, defaults and its example.</summary>
+[Trait("Category", "Fast")]
 public sealed partial class ProofOfWorkDocTests
 {
     [GeneratedRegex("""\{"event_id": "concert", "pow": \{"challenge": "(?<challenge>[^"]+)", "nonce": "(?<nonce>[^"]+)"\}\}""")]

@@ -8,6 +8,7 @@ namespace Gateway.Tests.Queue;
 /// When pre-queued pages poll: every minute while the opening is far, then once, spread uniformly over
 /// half of AbandonAfter (at most 30 s) after the opening, so a pre-queue of 300,000 does not arrive in one second.
 /// </summary>
+[Trait("Category", "Fast")]
 public sealed class PollCadenceTests(ITestOutputHelper output)
 {
     private static readonly Room Room = new("concert", new RoomOptions(), rankByTree: false, TimeSpan.FromSeconds(1));

@@ -7,6 +7,7 @@ namespace Gateway.Tests.Queue;
 /// The fairness statistics themselves: a fair shuffle passes them and a biased one fails them, at the size
 /// the opening tests use (3,000 people), with fixed seeds so every figure here is the same on every run.
 /// </summary>
+[Trait("Category", "Fast")]
 public sealed class ShuffleStatisticsTests(ITestOutputHelper output)
 {
     private const int People = 3000;

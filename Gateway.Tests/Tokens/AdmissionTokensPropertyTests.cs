@@ -16,6 +16,7 @@ namespace Gateway.Tests.Tokens;
 /// <see cref="AdmissionTokens.Verify"/> and <see cref="AdmissionTokens.TryRead"/>, and nothing throws.
 /// </summary>
 [Properties(Arbitrary = [typeof(HostileInput), typeof(TokenEdits)], MaxTest = 5_000, Replay = "2026120107,1208070901")]
+[Trait("Category", "Fast")]
 public sealed class AdmissionTokensPropertyTests
 {
     private const string Room = "concert";

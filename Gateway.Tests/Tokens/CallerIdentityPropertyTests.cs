@@ -11,6 +11,7 @@ namespace Gateway.Tests.Tokens;
 /// for any cookie of the right shape the gateway did not mint and for any one-character edit of one it did.
 /// </summary>
 [Properties(Arbitrary = [typeof(HostileInput), typeof(TokenEdits), typeof(CallerIdentityPropertyTests)], MaxTest = 5_000, Replay = "2026120109,1208070905")]
+[Trait("Category", "Fast")]
 public sealed class CallerIdentityPropertyTests
 {
     private readonly CallerIdentity _identity = new(TestKeys.Ring());

@@ -13,6 +13,7 @@ namespace Gateway.Tests.Tokens;
 /// was computed for.
 /// </summary>
 [Properties(Arbitrary = [typeof(HostileInput), typeof(MacPropertyTests)], MaxTest = 5_000, Replay = "2026120110,1208070907")]
+[Trait("Category", "Fast")]
 public sealed class MacPropertyTests
 {
     private static readonly byte[][] Keys = TestKeys.Ring().Current.Places;

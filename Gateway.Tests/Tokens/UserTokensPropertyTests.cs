@@ -16,6 +16,7 @@ namespace Gateway.Tests.Tokens;
 /// segments) get a refusal with a reason, never an exception; only a token signed with the origin's key is ever accepted.
 /// </summary>
 [Properties(Arbitrary = [typeof(HostileInput), typeof(UserTokensPropertyTests)], MaxTest = 5_000, Replay = "2026120111,1208070909")]
+[Trait("Category", "Fast")]
 public sealed class UserTokensPropertyTests
 {
     private const string Room = "concert";

@@ -11,6 +11,7 @@ namespace Gateway.Tests.Tokens;
 /// shape the gateway did not issue (its MAC) and every one-character edit of a token it did, and never throws.
 /// </summary>
 [Properties(Arbitrary = [typeof(HostileInput), typeof(TokenEdits), typeof(WaitingTokensPropertyTests)], MaxTest = 5_000, Replay = "2026120108,1208070903")]
+[Trait("Category", "Fast")]
 public sealed class WaitingTokensPropertyTests
 {
     private readonly WaitingTokens _tokens = new(TestKeys.Ring());

@@ -79,7 +79,7 @@ internal sealed class Simulation : IDisposable
         var storeOptions = Microsoft.Extensions.Options.Options.Create(new Gateway.Admission.Storage.StoreOptions { ConnectionString = store.IsEmbedded ? null : "redis" });
         _rooms = new RoomRegistry(_options, storeOptions);
         _keys = new KeyRing(_options, NullLogger<KeyRing>.Instance);
-        _limits = new ClientRateLimits(_options);
+        _limits = new ClientRateLimits(_options, _clock);
         _instances = new Instance[scenario.Instances];
         for (var i = 0; i < _instances.Length; i++)
         {
@@ -104,7 +104,6 @@ internal sealed class Simulation : IDisposable
         foreach (var instance in _instances)
             instance.Maintenance.Dispose();
         _keys.Dispose();
-        _limits.Dispose();
         _rooms.Dispose();
         _metrics.Dispose();
         _listener.Dispose();
