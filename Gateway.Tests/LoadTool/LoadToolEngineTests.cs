@@ -74,6 +74,34 @@ public sealed class LoadToolEngineTests
     }
 
     [Fact]
+    public async Task ARunShorterThanAMinute_IsOneWindow_WithEveryRequestByStepAndStatus()
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null);
+        using var client = LoadTestHttp.CreateClient(maxConnectionsPerServer: 64);
+        var scenario = new Scenario
+        {
+            Name = "two-steps",
+            Simulation = new ConstantRate(20, TimeSpan.FromSeconds(1)),
+            Iteration = async context =>
+            {
+                await context.SendAsync("health", new HttpRequestMessage(HttpMethod.Get, new Uri(bed.Gateway.BaseAddress, "/healthz")));
+                await context.SendAsync("missing", new HttpRequestMessage(HttpMethod.Get, new Uri(bed.Gateway.BaseAddress, "/no-such-path")));
+            },
+        };
+
+        var result = await LoadRunner.RunAsync(scenario, new LoadRunOptions { Client = client });
+
+        var window = Assert.Single(result.Windows);
+        Assert.Equal(0, window.FromSeconds);
+        Assert.Equal(result.Elapsed.TotalSeconds, window.ToSeconds, 3);
+        Assert.Equal(40, window.Latency.Count);
+        Assert.Equal(20, window.Errors);
+        Assert.Equal(["health", "missing"], window.Steps.Select(step => step.Name));
+        Assert.Equal(new OutcomeCount("200", null, 20), Assert.Single(window.Steps[0].Outcomes));
+        Assert.Equal(new OutcomeCount("404", ErrorKind.Http4xx, 20), Assert.Single(window.Steps[1].Outcomes));
+    }
+
+    [Fact]
     public async Task TheInFlightCap_HoldsArrivalsBackAndTheScheduleIsReportedNotKept()
     {
         using var silent = SilentServer.Start();

@@ -17,7 +17,7 @@ public sealed class LoadToolSmokeTests
     private const double Rate = 50;
 
     private static readonly string[] ReportFiles =
-        ["report.md", "timeline.csv", "percentiles.csv", "throughput.png", "latency.png", "percentiles.png"];
+        ["report.md", "timeline.csv", "minutes.csv", "percentiles.csv", "throughput.png", "latency.png", "percentiles.png"];
 
     [Fact]
     public async Task HttpScenario_AgainstTheGateway_CompletesWithoutErrorsAndWritesTheReport()

@@ -41,6 +41,18 @@ public sealed class PollCadenceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Degraded_SpreadsTheNextPollOverRetryAfter_SoABlipDoesNotSendTheLineBackAsOneWave()
+    {
+        var polls = Enumerable.Range(0, 1000).Select(_ => PollCadence.Degraded(TimeSpan.FromSeconds(5))).ToList();
+
+        Assert.All(polls, ms => Assert.InRange(ms, PollCadence.NearFrontMs, 5_000));
+        var perSecond = polls.GroupBy(ms => ms / 1000).ToDictionary(group => group.Key, group => group.Count());
+        output.WriteLine($"next poll per second after a degraded answer: {string.Join(' ', Enumerable.Range(0, 5).Select(s => perSecond.GetValueOrDefault(s)))}");
+        // Uniform over 0.5-5 s: no second gets more than about a quarter of the pages (the fixed 5 s gave all of them one).
+        Assert.All(perSecond.Values, count => Assert.True(count < 330, $"{count} of 1000 pages in one second"));
+    }
+
+    [Fact]
     public void Prequeue_AfterTheOpening_NotYetPlaced_PollsAgainWithinASecond()
     {
         for (var i = 0; i < 1000; i++)

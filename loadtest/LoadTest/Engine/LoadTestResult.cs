@@ -11,6 +11,7 @@ namespace LoadTest.Engine;
 /// <param name="Elapsed">From the first scheduled iteration to the end of the drain.</param>
 /// <param name="Steps">Latency and outcomes per step, in order of first use.</param>
 /// <param name="Timeline">One point per second of the run.</param>
+/// <param name="Windows">The run in windows of a minute (the last may be shorter): latency per step and outcomes, for long runs.</param>
 /// <param name="Schedule">Whether the open-model schedule was kept.</param>
 /// <param name="Iterations">Iteration counts, including those that threw.</param>
 /// <param name="Cancelled">True when the caller's token stopped the run early.</param>
@@ -24,6 +25,7 @@ public sealed record LoadTestResult(
     TimeSpan Elapsed,
     IReadOnlyList<StepStats> Steps,
     IReadOnlyList<TimelinePoint> Timeline,
+    IReadOnlyList<WindowStats> Windows,
     ScheduleStats Schedule,
     IterationStats Iterations,
     bool Cancelled,
@@ -124,6 +126,30 @@ public sealed record TimelinePoint(
     /// <summary>Completed requests per second.</summary>
     public double Throughput => IntervalSeconds > 0 ? Completed / IntervalSeconds : 0;
 }
+
+/// <summary>One window of the run (a minute; the last may be shorter): what completed in it.</summary>
+/// <param name="FromSeconds">Start of the window, from the start of the run.</param>
+/// <param name="ToSeconds">End of the window.</param>
+/// <param name="Latency">Every step's requests completed in the window.</param>
+/// <param name="Errors">Failed requests among them.</param>
+/// <param name="Steps">Per step, in order of first use: latency and the count of each outcome.</param>
+public sealed record WindowStats(double FromSeconds, double ToSeconds, LatencySummary Latency, long Errors, IReadOnlyList<WindowStep> Steps);
+
+/// <summary>One step's requests completed in a <see cref="WindowStats"/>.</summary>
+/// <param name="Name">Step name.</param>
+/// <param name="Latency">Latency over its outcomes.</param>
+/// <param name="Outcomes">Requests per status code or transport error, most frequent first.</param>
+public sealed record WindowStep(string Name, LatencySummary Latency, IReadOnlyList<OutcomeCount> Outcomes)
+{
+    /// <summary>Failed requests.</summary>
+    public long Errors => Outcomes.Where(outcome => outcome.Error is not null).Sum(outcome => outcome.Count);
+}
+
+/// <summary>How many requests of a step had one outcome.</summary>
+/// <param name="Label">The status code ("200") or the error ("timeout", ...).</param>
+/// <param name="Error">Why this outcome counts as failed, or null when it does not.</param>
+/// <param name="Count">Requests.</param>
+public sealed record OutcomeCount(string Label, ErrorKind? Error, long Count);
 
 /// <summary>Live figures handed to <see cref="LoadRunOptions.OnProgress"/> once per second.</summary>
 /// <param name="Elapsed">Time since the start.</param>

@@ -12,6 +12,7 @@ internal sealed class RunMetrics
     private readonly ConcurrentDictionary<OutcomeKey, OutcomeRecorder> _outcomes = new();
     private readonly Recorder _lag = LatencyHistograms.CreateRecorder();
     private readonly HistogramBase _lagTotal = LatencyHistograms.Create();
+    private readonly Dictionary<string, HistogramBase> _windowSteps = new(StringComparer.Ordinal);
     private HistogramBase? _intervalScratch;
     private HistogramBase? _lagScratch;
     private long _started;
@@ -87,9 +88,20 @@ internal sealed class RunMetrics
         // The interval's histogram is the sum of the outcomes' intervals: one recorder write per request, not two.
         _intervalScratch ??= LatencyHistograms.Create();
         _intervalScratch.Reset();
-        foreach (var outcome in _outcomes.Values)
+        foreach (var (key, outcome) in _outcomes)
         {
-            _intervalScratch.Add(outcome.Drain());
+            var interval = outcome.Drain();
+            _intervalScratch.Add(interval);
+            if (interval.TotalCount > 0)
+            {
+                outcome.WindowCount += interval.TotalCount;
+                if (!_windowSteps.TryGetValue(key.Step, out var window))
+                {
+                    _windowSteps[key.Step] = window = LatencyHistograms.Create();
+                }
+
+                window.Add(interval);
+            }
         }
 
         _lagScratch = _lag.GetIntervalHistogram(_lagScratch);
@@ -111,6 +123,38 @@ internal sealed class RunMetrics
             LatencySummary.From(_intervalScratch));
         (_lastStarted, _lastErrors, _lastLate) = (started, errors, late);
         return point;
+    }
+
+    /// <summary>
+    /// What was drained by <see cref="Sample"/> since the previous window closed, per step and outcome; starts the
+    /// next window. Single reader only: one histogram per step is kept for the window, reused.
+    /// </summary>
+    public WindowStats CloseWindow(double fromSeconds, double toSeconds)
+    {
+        var all = LatencyHistograms.Create();
+        var steps = new List<WindowStep>();
+        foreach (var group in _outcomes.GroupBy(pair => pair.Key.Step).OrderBy(group => group.Min(pair => pair.Value.Order)))
+        {
+            if (!_windowSteps.TryGetValue(group.Key, out var histogram) || histogram.TotalCount == 0)
+            {
+                continue;
+            }
+
+            var outcomes = group
+                .Where(pair => pair.Value.WindowCount > 0)
+                .Select(pair => new OutcomeCount(pair.Key.Label, pair.Key.Error, pair.Value.WindowCount))
+                .OrderByDescending(outcome => outcome.Count)
+                .ToList();
+            steps.Add(new WindowStep(group.Key, LatencySummary.From(histogram), outcomes));
+            all.Add(histogram);
+            histogram.Reset();
+            foreach (var pair in group)
+            {
+                pair.Value.WindowCount = 0;
+            }
+        }
+
+        return new WindowStats(fromSeconds, toSeconds, LatencySummary.From(all), steps.Sum(step => step.Errors), steps);
     }
 
     /// <summary>Per-step totals; call after the final <see cref="Sample"/>.</summary>
@@ -151,6 +195,9 @@ internal sealed class RunMetrics
         public Recorder Recorder { get; } = LatencyHistograms.CreateRecorder();
 
         public HistogramBase Total { get; } = LatencyHistograms.Create();
+
+        /// <summary>Requests drained since the current window began (see <see cref="CloseWindow"/>).</summary>
+        public long WindowCount { get; set; }
 
         public string? FirstDetail => Volatile.Read(ref _firstDetail);
 

@@ -17,6 +17,10 @@ internal sealed class ScenarioRun : IDisposable
     // Arrivals the scheduler starts itself per wake-up; more go to the thread pool in work items of at most
     // ArrivalsPerWorkItem, spread over the workers rather than started one after another.
     private const int InlineStarts = 32;
+
+    // Long runs are also summarised per minute: a p99 per second is noisy and per run hides a trend.
+    private const double WindowSeconds = 60;
+
     private const int ArrivalsPerWorkItem = 16;
 
     private readonly Scenario _scenario;
@@ -25,6 +29,8 @@ internal sealed class ScenarioRun : IDisposable
     private readonly CancellationTokenSource _stop;
     private readonly long _lateTicks;
     private readonly List<TimelinePoint> _timeline = [];
+    private readonly List<WindowStats> _windows = [];
+    private double _windowStart;
     private long _origin;
     private double _lastSampleSeconds;
     private long _due;
@@ -71,6 +77,10 @@ internal sealed class ScenarioRun : IDisposable
         // The last, usually partial, interval: it holds the requests that completed during the drain.
         _timeline.Add(Sample(ElapsedSeconds));
         var elapsed = _lastSampleSeconds;
+        if (Metrics.CloseWindow(_windowStart, elapsed) is { Latency.Count: > 0 } last)
+        {
+            _windows.Add(last);
+        }
 
         var steps = Metrics.Steps();
         var latency = LatencyHistograms.Create();
@@ -90,6 +100,7 @@ internal sealed class ScenarioRun : IDisposable
             TimeSpan.FromSeconds(elapsed),
             steps,
             _timeline,
+            _windows,
             schedule,
             Metrics.Iterations(),
             _callerToken.IsCancellationRequested,
@@ -328,6 +339,11 @@ internal sealed class ScenarioRun : IDisposable
             {
                 var point = Sample(ElapsedSeconds);
                 _timeline.Add(point);
+                if (point.ElapsedSeconds >= _windowStart + WindowSeconds - 0.5)
+                {
+                    _windows.Add(Metrics.CloseWindow(_windowStart, point.ElapsedSeconds));
+                    _windowStart = point.ElapsedSeconds;
+                }
                 _options.OnProgress?.Invoke(new ProgressSnapshot(
                     TimeSpan.FromSeconds(point.ElapsedSeconds),
                     _scenario.Simulation.Duration + (_scenario.DrainTimeout ?? TimeSpan.Zero),

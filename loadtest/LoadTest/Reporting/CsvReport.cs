@@ -11,9 +11,10 @@ internal static class CsvReport
     /// <summary>Per-second timeline of the measured runs; <c>elapsed_s</c> runs on across find-max steps.</summary>
     public static void Timeline(string path, IReadOnlyList<ReportRun> runs)
     {
-        var csv = new StringBuilder("run,elapsed_s,run_elapsed_s,interval_s,target_rate,started,completed,throughput_per_s,errors,late,in_flight,p50_ms,p99_ms,max_ms\n");
+        var csv = new StringBuilder("run,elapsed_s,run_elapsed_s,interval_s,target_rate,started,completed,throughput_per_s,errors,late,in_flight,p50_ms,p99_ms,max_ms,unix_s\n");
         foreach (var (run, offset) in WithOffsets(runs))
         {
+            var origin = run.Result.StartedAt.ToUnixTimeMilliseconds() / 1000.0;
             foreach (var point in run.Result.Timeline)
             {
                 Row(
@@ -31,7 +32,52 @@ internal static class CsvReport
                     Number(point.InFlight, "0"),
                     Number(point.Latency.P50Ms, "0.###"),
                     Number(point.Latency.P99Ms, "0.###"),
-                    Number(point.Latency.MaxMs, "0.###"));
+                    Number(point.Latency.MaxMs, "0.###"),
+                    Number(origin + point.ElapsedSeconds, "0.###"));
+            }
+        }
+
+        File.WriteAllText(path, csv.ToString());
+    }
+
+    /// <summary>
+    /// The runs minute by minute: per window an "all" row, then per step an "all" row with its percentiles and
+    /// one row per status / error with its count.
+    /// </summary>
+    public static void Windows(string path, IReadOnlyList<ReportRun> runs)
+    {
+        var csv = new StringBuilder("run,window,from_s,to_s,from_unix_s,step,status,error_kind,count,errors,p50_ms,p99_ms,max_ms\n");
+        foreach (var run in runs)
+        {
+            var origin = run.Result.StartedAt.ToUnixTimeMilliseconds() / 1000.0;
+            for (var i = 0; i < run.Result.Windows.Count; i++)
+            {
+                var window = run.Result.Windows[i];
+                void WindowRow(string step, string status, string errorKind, long count, long errors, LatencySummary? latency) => Row(
+                    csv,
+                    Csv(run.Label),
+                    Number(i, "0"),
+                    Number(window.FromSeconds, "0.###"),
+                    Number(window.ToSeconds, "0.###"),
+                    Number(origin + window.FromSeconds, "0.###"),
+                    Csv(step),
+                    Csv(status),
+                    errorKind,
+                    Number(count, "0"),
+                    Number(errors, "0"),
+                    latency is null ? string.Empty : Number(latency.P50Ms, "0.###"),
+                    latency is null ? string.Empty : Number(latency.P99Ms, "0.###"),
+                    latency is null ? string.Empty : Number(latency.MaxMs, "0.###"));
+
+                WindowRow("all", "all", string.Empty, window.Latency.Count, window.Errors, window.Latency);
+                foreach (var step in window.Steps)
+                {
+                    WindowRow(step.Name, "all", string.Empty, step.Latency.Count, step.Errors, step.Latency);
+                    foreach (var outcome in step.Outcomes)
+                    {
+                        WindowRow(step.Name, outcome.Label, outcome.Error?.ToString() ?? string.Empty, outcome.Count, outcome.Error is null ? 0 : outcome.Count, null);
+                    }
+                }
             }
         }
 
@@ -104,7 +150,7 @@ internal static class CsvReport
     /// <summary>One row per second of a backend-pace run: cumulative counters as sampled, and the per-second rates.</summary>
     public static void Pace(string path, PaceResult pace)
     {
-        var csv = new StringBuilder("seconds,capacity_per_backend,effective_rate,waiting,admitted_total,promotions_total,backend_requests_total,backend_served_total,backend_rejected_total,gated_ok_total,gated_backend_503_total,gated_gateway_503_total,gated_other_total\n");
+        var csv = new StringBuilder("seconds,capacity_per_backend,effective_rate,waiting,admitted_total,promotions_total,backend_requests_total,backend_served_total,backend_rejected_total,gated_ok_total,gated_backend_503_total,gated_gateway_503_total,gated_other_total,join_failed_total,lost_places_total\n");
         foreach (var sample in pace.Samples)
         {
             Row(
@@ -121,7 +167,9 @@ internal static class CsvReport
                 Number(sample.Client.GatedOk, "0"),
                 Number(sample.Client.GatedBackend503, "0"),
                 Number(sample.Client.GatedGateway503, "0"),
-                Number(sample.Client.GatedOther, "0"));
+                Number(sample.Client.GatedOther, "0"),
+                Number(sample.Client.JoinFailed, "0"),
+                Number(sample.Client.LostPlaces, "0"));
         }
 
         File.WriteAllText(path, csv.ToString());

@@ -184,7 +184,7 @@ internal static class MarkdownReport
             ]));
         var totals = pace.Totals;
         markdown.AppendLine(Invariant(
-            $"- Users: {totals.Joined} joined, {totals.Admitted} admitted; gated calls: {totals.GatedOk} ok, {totals.GatedBackend503} turned away by a backend, {totals.GatedGateway503} answered 503 by the gateway's breaker, {totals.GatedOther} other failures"));
+            $"- Users: {totals.Joined} joined ({totals.JoinFailed} joins failed), {totals.Admitted} admitted, **{totals.LostPlaces} lost their place** (status or enter 404 after joining); gated calls: {totals.GatedOk} ok, {totals.GatedBackend503} turned away by a backend, {totals.GatedGateway503} answered 503 by the gateway's breaker, {totals.GatedOther} other failures"));
         markdown.AppendLine(Invariant(
             $"- Wait from join to admission (s): p50 {Number(pace.Wait.P50, "0.#")}, p90 {Number(pace.Wait.P90, "0.#")}, p99 {Number(pace.Wait.P99, "0.#")}, max {Number(pace.Wait.Max, "0.#")} (users admitted during the run)"));
         markdown.AppendLine(Invariant($"- Seconds without a sample (gateway or a backend slower than 2 s to answer the sampler): {pace.MissedSamples}")).AppendLine();
@@ -245,6 +245,27 @@ internal static class MarkdownReport
         {
             markdown.AppendLine("Errors by kind:").AppendLine();
             Table(markdown, ["step", "kind", "count", "first transport error"], errors);
+        }
+
+        if (result.Windows.Count > 1)
+        {
+            markdown.AppendLine("Minute by minute (every step; errors by step and status; per-step latency in minutes.csv):").AppendLine();
+            Table(
+                markdown,
+                ["from (s)", "to (s)", "requests", "errors", "p50", "p99", "max", "failed requests"],
+                result.Windows.Select(window => (IReadOnlyList<string>)
+                [
+                    Number(window.FromSeconds, "0"),
+                    Number(window.ToSeconds, "0"),
+                    Number(window.Latency.Count, "0"),
+                    Number(window.Errors, "0"),
+                    Ms(window.Latency.P50Ms),
+                    Ms(window.Latency.P99Ms),
+                    Ms(window.Latency.MaxMs),
+                    string.Join(", ", window.Steps.SelectMany(step => step.Outcomes
+                        .Where(outcome => outcome.Error is not null)
+                        .Select(outcome => Invariant($"{step.Name} {outcome.Label}: {outcome.Count}")))),
+                ]));
         }
     }
 

@@ -8,10 +8,11 @@ public static class ReportWriter
     {
         ArgumentNullException.ThrowIfNull(document);
         Directory.CreateDirectory(directory);
-        var csvFiles = new List<string> { "timeline.csv", "percentiles.csv" };
+        var csvFiles = new List<string> { "timeline.csv", "minutes.csv", "percentiles.csv" };
         var charts = new List<string> { "throughput.png", "latency.png", "percentiles.png" };
 
         CsvReport.Timeline(Path.Combine(directory, "timeline.csv"), document.Measured);
+        CsvReport.Windows(Path.Combine(directory, "minutes.csv"), document.Measured);
         var percentileRuns = document.Setup is { } setup ? document.Measured.Prepend(setup) : document.Measured;
         CsvReport.Percentiles(Path.Combine(directory, "percentiles.csv"), percentileRuns);
         Charts.Throughput(Path.Combine(directory, "throughput.png"), document.Measured);

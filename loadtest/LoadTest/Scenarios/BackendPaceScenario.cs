@@ -93,6 +93,8 @@ public sealed class BackendPaceScenario
     private readonly List<double> _waits = [];
     private readonly Lock _gate = new();
     private long _joined;
+    private long _joinFailed;
+    private long _lostPlaces;
     private long _admitted;
     private long _gatedOk;
     private long _gatedBackend503;
@@ -117,7 +119,9 @@ public sealed class BackendPaceScenario
         Interlocked.Read(ref _gatedOk),
         Interlocked.Read(ref _gatedBackend503),
         Interlocked.Read(ref _gatedGateway503),
-        Interlocked.Read(ref _gatedOther));
+        Interlocked.Read(ref _gatedOther),
+        Interlocked.Read(ref _joinFailed),
+        Interlocked.Read(ref _lostPlaces));
 
     /// <summary>Seconds from join to granted enter of every admitted user.</summary>
     public IReadOnlyList<double> Waits
@@ -142,7 +146,7 @@ public sealed class BackendPaceScenario
         ProgressDetail = () =>
         {
             var counts = Counts;
-            return Invariant($"joined {counts.Joined}, admitted {counts.Admitted}, gated ok {counts.GatedOk}, backend 503 {counts.GatedBackend503}, gateway 503 {counts.GatedGateway503}");
+            return Invariant($"joined {counts.Joined}, admitted {counts.Admitted}, gated ok {counts.GatedOk}, backend 503 {counts.GatedBackend503}, gateway 503 {counts.GatedGateway503}, lost places {counts.LostPlaces}");
         },
     };
 
@@ -152,6 +156,7 @@ public sealed class BackendPaceScenario
         var join = await context.SendAsync(JoinStep, QueueApi.Join(gateway, _options.EventId, Invariant($"{_options.UserPrefix}{context.Number}")), readBody: true);
         if (!join.IsSuccess)
         {
+            Interlocked.Increment(ref _joinFailed);
             return;
         }
 
@@ -197,6 +202,8 @@ public sealed class BackendPaceScenario
             var status = await context.SendAsync(StatusStep, QueueApi.Status(_options.Gateway, waitingToken), readBody: true);
             if (status.StatusCode == 404)
             {
+                // The gateway no longer knows a place this user held and kept polling for.
+                Interlocked.Increment(ref _lostPlaces);
                 return null;
             }
 
@@ -221,6 +228,12 @@ public sealed class BackendPaceScenario
             if (enter.StatusCode == 200)
             {
                 return QueueApi.Parse(enter.Body, QueueJson.Default.EnterResponse).ReservationToken;
+            }
+
+            if (enter.StatusCode == 404)
+            {
+                Interlocked.Increment(ref _lostPlaces);
+                return null;
             }
 
             delay = MinimumPoll;
@@ -255,4 +268,6 @@ public sealed class BackendPaceScenario
 /// <param name="GatedBackend503">Gated calls the backend turned away (503 from the backend, forwarded).</param>
 /// <param name="GatedGateway503">Gated calls the gateway answered 503 BACKEND_UNAVAILABLE itself (open breaker).</param>
 /// <param name="GatedOther">Gated calls with any other failure.</param>
-public sealed record ClientCounts(long Joined, long Admitted, long GatedOk, long GatedBackend503, long GatedGateway503, long GatedOther);
+/// <param name="JoinFailed">Users whose join was not answered 2xx (they leave).</param>
+/// <param name="LostPlaces">Users who held a place and were then told it is unknown (status or enter 404).</param>
+public sealed record ClientCounts(long Joined, long Admitted, long GatedOk, long GatedBackend503, long GatedGateway503, long GatedOther, long JoinFailed, long LostPlaces);
