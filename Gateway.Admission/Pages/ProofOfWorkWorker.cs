@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 
 namespace Gateway.Admission.Pages;
@@ -115,13 +113,5 @@ internal static class ProofOfWorkWorker
 
         """;
 
-    public static void Map(IEndpointRouteBuilder endpoints) =>
-        endpoints.MapGet(Path, (HttpContext context) =>
-        {
-            var headers = context.Response.Headers;
-            headers.CacheControl = "no-cache";
-            headers.XContentTypeOptions = "nosniff";
-            context.Response.ContentType = "text/javascript; charset=utf-8";
-            return context.Response.WriteAsync(Script, context.RequestAborted);
-        });
+    public static void Map(IEndpointRouteBuilder endpoints) => PageScript.Map(endpoints, Path, Script);
 }
