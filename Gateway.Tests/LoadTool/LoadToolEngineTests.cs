@@ -62,10 +62,12 @@ public sealed class LoadToolEngineTests
         var scenario = HttpScenario.Create(silent.Url, new ConstantRate(20, TimeSpan.FromSeconds(1)));
         var result = await LoadRunner.RunAsync(scenario, new LoadRunOptions { Client = client, RequestTimeout = TimeSpan.FromMilliseconds(300) });
 
-        Assert.Equal(20, result.Requests);
+        // Every request of the 1 s run timed out. How many of the 20 arrivals a loaded machine gets through in that
+        // second is not the property (a CI run counted 18).
+        Assert.InRange(result.Requests, 15, 20);
         var outcome = Assert.Single(Assert.Single(result.Steps).Outcomes);
         Assert.Equal(ErrorKind.Timeout, outcome.Error);
-        Assert.Equal(20, outcome.Latency.Count);
+        Assert.Equal(result.Requests, outcome.Latency.Count);
         // Never before the timeout (a request's slice ends after it was sent); at most a slice (3 ms) after it,
         // plus whatever a busy machine adds.
         Assert.True(outcome.Latency.P50Ms >= 299, $"p50 {outcome.Latency.P50Ms} ms");
