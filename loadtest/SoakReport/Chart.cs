@@ -80,7 +80,7 @@ internal static class Chart
         var xs = points.Select(p => Minutes(run, p.To)).ToArray();
         foreach (var (values, label, color) in new[]
         {
-            (points.Select(p => p.Soak).ToArray(), "the soak (gateways, Redis, nginx, backends, load tool)", Colors.Blue),
+            (points.Select(p => p.Soak).ToArray(), "the soak's processes", Colors.Blue),
             (points.Select(p => p.Others).ToArray(), "other processes", Colors.Red),
         })
         {
