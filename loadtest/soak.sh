@@ -262,7 +262,7 @@ sampler() {
   {
     printf 'unix_s,load1,cpu_busy_ticks,cpu_total_ticks'
     for name in "${columns[@]}"; do printf ',%s_pid,%s_rss_kb,%s_cpu_ticks' "$name" "$name" "$name"; done
-    printf ',redis_used_memory,redis_keys,redis_expires,places,waiting,active\n'
+    printf ',redis_used_memory,redis_keys,redis_expires,places,waiting,active,gw1_heap_bytes,gw2_heap_bytes\n'
   } >"$RUN/samples.csv"
   while [ ! -e "$RUN/pids/.stop" ]; do
     local line
@@ -276,6 +276,10 @@ sampler() {
     for cmd in "HLEN wr:{$ROOM}:tok" "ZCARD wr:{$ROOM}:q" "ZCARD wr:{$ROOM}:act"; do
       # shellcheck disable=SC2086
       line+=",$(rcli $cmd | tr -d '\r')"
+    done
+    # Each gateway's managed heap in use (GC.GetTotalMemory, from its own /metrics): a leak shows there before RSS.
+    for port in "$GW1_PORT" "$GW2_PORT"; do
+      line+=",$(curl -fs --max-time 2 "http://127.0.0.1:$port/metrics" | sed -n 's/^dotnet_total_memory_bytes \([0-9.e+]*\).*/\1/p')"
     done
     echo "$line" >>"$RUN/samples.csv"
     sleep "$(python3 -c "import time; print($SAMPLE_EVERY - time.time() % $SAMPLE_EVERY)")"

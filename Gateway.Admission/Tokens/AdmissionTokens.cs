@@ -19,8 +19,14 @@ internal sealed class AdmissionTokens(KeyRing keys, TimeProvider time)
     // Bounded: only tokens that verified get in, and the whole cache is dropped when full or when keys change.
     private const int CacheLimit = 50_000;
 
+    // Every SweepEvery new entries the expired ones are dropped, so the cache holds about the admissions in force.
+    // Without it every token stayed until the cache was full: ~430 bytes each (measured), ~21 MiB at 50,000, about
+    // what a gateway's heap grew by in the soak (docs/BENCHMARKS.md) as it saw ~22 new admissions a second.
+    private const int SweepEvery = 1_000;
+
     private readonly ConcurrentDictionary<string, Verified> _cache = new(StringComparer.Ordinal);
     private KeyRing.Keys? _cachedFor;
+    private long _added;
 
     /// <summary>Signs an admission for <paramref name="roomId"/>; the same inputs give the same token.</summary>
     public string Issue(string roomId, string admissionId, DateTimeOffset expires)
@@ -54,11 +60,16 @@ internal sealed class AdmissionTokens(KeyRing keys, TimeProvider time)
 
         if (!TryVerify(token, ring, out var verified) || verified.Expiry <= now)
             return null;
+        if (Interlocked.Increment(ref _added) % SweepEvery == 0)
+            DropExpired(now);
         if (_cache.Count >= CacheLimit)
             _cache.Clear();
         _cache[token] = verified;
         return string.Equals(verified.Room, roomId, StringComparison.Ordinal) ? verified.AdmissionId : null;
     }
+
+    /// <summary>Tokens remembered as verified.</summary>
+    internal int CachedCount => _cache.Count;
 
     /// <summary>The room and admission id of a correctly signed, unexpired token, whatever its room; for revocation.</summary>
     public bool TryRead(string? token, out string roomId, out string admissionId)
@@ -98,6 +109,16 @@ internal sealed class AdmissionTokens(KeyRing keys, TimeProvider time)
             return false;
         verified = new Verified(Encoding.ASCII.GetString(payload[fields[1]]), Encoding.ASCII.GetString(payload[fields[2]]), expiry);
         return true;
+    }
+
+    // One pass over at most CacheLimit entries, once per SweepEvery verified tokens.
+    private void DropExpired(long now)
+    {
+        foreach (var entry in _cache)
+        {
+            if (entry.Value.Expiry <= now)
+                _cache.TryRemove(entry);
+        }
     }
 
     private static bool TrySplit(ReadOnlySpan<byte> payload, Span<Range> fields)

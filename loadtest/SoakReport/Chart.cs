@@ -10,25 +10,27 @@ namespace SoakReport;
 internal static class Chart
 {
     private const int Width = 1400;
-    private const int Height = 1500;
+    private const int Height = 1850;
 
     private static readonly Color[] Palette =
     [
-        Colors.Blue, Colors.Orange, Colors.Red, Colors.DarkRed, Colors.Gray, Colors.Green,
+        Colors.Blue, Colors.Orange, Colors.SkyBlue, Colors.Gold, Colors.Red, Colors.DarkRed, Colors.Gray, Colors.Green,
     ];
 
     public static void Write(SoakRun run, string path)
     {
         var processes = Panel("Memory of the processes: RSS (MiB)", "MiB");
         var redis = Panel("Redis: RSS and used_memory (MiB); the room's places (right axis)", "MiB");
+        var cpu = Panel("CPU (cores): the soak's processes, and everything else on this shared machine", "cores");
         var latency = Panel("Latency per minute: p99 (ms, log scale)", "p99 (ms)");
         var errors = Panel("Failed requests and lost places per minute", "per minute");
         errors.XLabel("minutes from the first arrival");
-        Plot[] panels = [processes, redis, latency, errors];
+        Plot[] panels = [processes, redis, cpu, latency, errors];
 
         Memory(run, processes, series => !series.StartsWith("Redis", StringComparison.Ordinal) && !series.StartsWith("redis", StringComparison.Ordinal));
         Memory(run, redis, series => series.StartsWith("Redis", StringComparison.Ordinal) || series.StartsWith("redis", StringComparison.Ordinal));
         Places(run, redis);
+        Cores(run, cpu);
         Latency(run, latency);
         Errors(run, errors);
         var end = Minutes(run, run.Samples.Count > 0 ? run.Samples[^1].Unix : run.Load.End);
@@ -70,6 +72,25 @@ internal static class Chart
         }
 
         plot.Axes.SetLimitsY(0, segments.Count == 0 ? 1 : segments.SelectMany(s => s.Points).Max(p => p.MiB) * 1.15);
+    }
+
+    private static void Cores(SoakRun run, Plot plot)
+    {
+        var points = Cpu.Series(run);
+        var xs = points.Select(p => Minutes(run, p.To)).ToArray();
+        foreach (var (values, label, color) in new[]
+        {
+            (points.Select(p => p.Soak).ToArray(), "the soak's processes", Colors.Blue),
+            (points.Select(p => p.Others).ToArray(), "other processes", Colors.Red),
+        })
+        {
+            var line = plot.Add.Scatter(xs, values, color);
+            line.MarkerSize = 0;
+            line.LineWidth = 1.5f;
+            line.LegendText = label;
+        }
+
+        plot.Axes.SetLimitsY(0, Environment.ProcessorCount * 1.1);
     }
 
     private static void Places(SoakRun run, Plot plot)

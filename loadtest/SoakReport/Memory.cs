@@ -37,6 +37,8 @@ internal static class Memory
     [
         ("gateway 1 RSS", "gw1_pid", "gw1_rss_kb", 1024),
         ("gateway 2 RSS", "gw2_pid", "gw2_rss_kb", 1024),
+        ("gateway 1 managed heap", "gw1_pid", "gw1_heap_bytes", 1024 * 1024),
+        ("gateway 2 managed heap", "gw2_pid", "gw2_heap_bytes", 1024 * 1024),
         ("redis-server RSS", "redis_pid", "redis_rss_kb", 1024),
         ("Redis used_memory", "redis_pid", "redis_used_memory", 1024 * 1024),
         ("nginx RSS", "nginx_pid", "nginx_rss_kb", 1024),

@@ -27,7 +27,7 @@ internal sealed record Sample(double Unix, IReadOnlyDictionary<string, string> C
 }
 
 /// <summary>One second of the load tool's timeline.csv; <see cref="Unix"/> is the end of the second.</summary>
-internal sealed record Second(double Unix, long Completed, long Errors);
+internal sealed record Second(double Unix, long Completed, long Errors, long Late, double P99Ms);
 
 /// <summary>One row of the load tool's minutes.csv.</summary>
 internal sealed record MinuteRow(int Window, double FromUnix, double Seconds, string Step, string Status, long Count, long Errors, double? P50Ms, double? P99Ms, double? MaxMs);
@@ -102,7 +102,7 @@ internal sealed partial class SoakRun
                 .Select(row => new Sample(Number(row["unix_s"]), row))
                 .ToList(),
             Seconds = Csv(Path.Combine(load, "timeline.csv"))
-                .Select(row => new Second(Number(row["unix_s"]), (long)Number(row["completed"]), (long)Number(row["errors"])))
+                .Select(row => new Second(Number(row["unix_s"]), (long)Number(row["completed"]), (long)Number(row["errors"]), (long)Number(row["late"]), Number(row["p99_ms"])))
                 .ToList(),
             Minutes = Csv(Path.Combine(load, "minutes.csv"))
                 .Select(row => new MinuteRow(

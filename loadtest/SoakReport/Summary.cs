@@ -17,6 +17,15 @@ internal static class Summary
         var loads = run.Samples.Select(s => s["load1"]).OfType<double>().ToList();
         md.AppendLine(Invariant(
             $"- Load average (1 min) at start {run.MetaOr("load_at_start")}, at end {run.MetaOr("load_at_end")}; sampled during the run: {Range(loads, "0.##")} (median {Median(loads):0.##})"));
+        var cpu = Cpu.Series(run);
+        var loadCpu = Cpu.Between(cpu, run.Load.Start, run.Load.End).ToList();
+        if (loadCpu.Count > 0)
+        {
+            var others = loadCpu.Select(p => p.Others).ToList();
+            md.AppendLine(Invariant(
+                $"- CPU while arrivals ran (cores of {Environment.ProcessorCount}, per {run.MetaOr("sample_every")} s sample): the soak's processes {loadCpu.Average(p => p.Soak):0.00} on average (max {loadCpu.Max(p => p.Soak):0.00}); **everything else on the machine {others.Average():0.00} on average, median {Median(others):0.00}, max {others.Max():0.00}**; the machine was {Percent(loadCpu.Count(p => p.Machine > Environment.ProcessorCount * 0.9), loadCpu.Count)} of the time over 90% busy"));
+        }
+
         md.AppendLine(Invariant(
             $"- The sale: {run.MetaOr("arrivals")} people/s for {run.MetaOr("minutes")} min (backend-pace through nginx over two gateways); room refill {run.MetaOr("refill")}/s, burst {run.MetaOr("burst")}, AdmissionTtl {run.MetaOr("admission_ttl")}, AbandonAfter {run.MetaOr("abandon_after")}; each sample backend takes {run.MetaOr("capacity")} requests/s"));
         if (run.Events.FirstOrDefault(e => e.Name == "opening") is { } opening)
@@ -77,6 +86,7 @@ internal static class Summary
             Table(md, ["minutes", "step", "status", "requests"], failed);
         }
 
+        Episodes(md, run);
         if (run.Nginx.Count > 0)
         {
             md.AppendLine("What nginx saw (every request not answered 2xx by the first gateway it tried; `a > b` = retried on the other gateway):").AppendLine();
@@ -95,8 +105,62 @@ internal static class Summary
         }
     }
 
+    /// <summary>Errors outside the restart windows, in episodes (seconds with errors at most 10 s apart), beside what the machine was doing.</summary>
+    private static void Episodes(StringBuilder md, SoakRun run)
+    {
+        var outside = run.Seconds.Where(s => s.Errors > 0 && run.WindowOf(s.Unix - 0.5) is null).ToList();
+        if (outside.Count == 0)
+        {
+            return;
+        }
+
+        var episodes = new List<List<Second>>();
+        foreach (var second in outside)
+        {
+            if (episodes.Count == 0 || second.Unix - episodes[^1][^1].Unix > 10)
+            {
+                episodes.Add([]);
+            }
+
+            episodes[^1].Add(second);
+        }
+
+        var cpu = Cpu.Series(run);
+        md.AppendLine("Errors outside the restart windows, by episode (seconds with errors at most 10 s apart). *Before* is the 10 s before the first error: a stall shows as late starts of the tool (it could not send on time either), seconds-long p99 and other processes taking the cores:").AppendLine();
+        Table(
+            md,
+            ["from", "to", "errors", "requests not answered 2xx (nginx)", "tool's late starts (before, during)", "worst p99 of a second (before, during)", "others' CPU, cores (before, during: max)"],
+            episodes.Select(episode =>
+            {
+                double from = episode[0].Unix - 1, to = episode[^1].Unix;
+                var before = run.Seconds.Where(s => s.Unix > from - 10 && s.Unix <= from).ToList();
+                var during = run.Seconds.Where(s => s.Unix > from && s.Unix <= to).ToList();
+                var nginx = string.Join(", ", run.Nginx.Where(line => line.Unix > from - 1 && line.Unix <= to + 1 && line.Status is not (>= 200 and < 300))
+                    .GroupBy(line => Invariant($"{line.Status} {Kind(line.Uri)}"))
+                    .OrderByDescending(group => group.Count())
+                    .Select(group => Invariant($"{group.Key} x{group.Count()}")));
+                string Max(IEnumerable<CpuPoint> points) => points.Select(p => p.Others).DefaultIfEmpty(double.NaN).Max().ToString("0.00", CultureInfo.InvariantCulture);
+                return (IReadOnlyList<string>)
+                [
+                    Clock(run, from),
+                    Clock(run, to),
+                    episode.Sum(s => s.Errors).ToString(CultureInfo.InvariantCulture),
+                    nginx,
+                    Invariant($"{before.Sum(s => s.Late)}, {during.Sum(s => s.Late)}"),
+                    Invariant($"{Ms(before.Select(s => s.P99Ms).DefaultIfEmpty(0).Max())}, {Ms(during.Select(s => s.P99Ms).DefaultIfEmpty(0).Max())} ms"),
+                    Invariant($"{Max(Cpu.Between(cpu, from - 10, from))}, {Max(Cpu.Between(cpu, from, to))}"),
+                ];
+            }));
+    }
+
+    private static string Kind(string uri) =>
+        uri.StartsWith("/api/v1/queue/", StringComparison.Ordinal) ? uri["/api/v1/queue/".Length..] : "gated";
+
+    private static string Percent(int part, int whole) => whole > 0 ? ((double)part / whole).ToString("0%", CultureInfo.InvariantCulture) : "-";
+
     private static void Minutes(StringBuilder md, SoakRun run)
     {
+        var cpu = Cpu.Series(run);
         md.AppendLine("## Latency per minute").AppendLine();
         var windows = run.Minutes.GroupBy(row => row.Window).OrderBy(group => group.Key).ToList();
         var quiet = new List<double>();
@@ -135,13 +199,14 @@ internal static class Summary
                 StepP99("enter"),
                 StepP99("gated"),
                 Ms(all.MaxMs ?? 0),
+                Cpu.Between(cpu, all.FromUnix, all.FromUnix + all.Seconds).Select(p => p.Others).DefaultIfEmpty(double.NaN).Average().ToString("0.00", CultureInfo.InvariantCulture),
                 note,
             ]);
         }
 
         md.AppendLine(Invariant(
             $"p99 of every request, per minute: **{Range(quiet, "0.#")} ms** (median {Median(quiet):0.#}) in the {quiet.Count} minutes outside the restarts (leaving out the first minute and a partial last one); {Range(touched, "0.#")} ms in the {touched.Count} minutes touching a restart. Minutes are the load tool's, from its start.")).AppendLine();
-        Table(md, ["minute", "requests", "errors", "lost places", "p50", "p99", "p99 join", "p99 status", "p99 enter", "p99 gated", "max", "note"], rows);
+        Table(md, ["minute", "requests", "errors", "lost places", "p50", "p99", "p99 join", "p99 status", "p99 enter", "p99 gated", "max", "others' CPU (cores)", "note"], rows);
     }
 
     private static void MemoryTable(StringBuilder md, SoakRun run)
