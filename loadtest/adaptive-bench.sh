@@ -10,7 +10,7 @@
 #
 # Knobs (environment, defaults in brackets): PACE_CAPACITY [50] per backend, PACE_DROP [CAP/2],
 # PACE_ARRIVALS [1.5 x CAP] users/s, PACE_DURATION [160] s, PACE_SCHEDULE [0:CAP,60:DROP,100:CAP],
-# PACE_MODES ["off on"]; the room's adaptive settings PACE_FLOOR [CAP/5], PACE_STEP [CAP/20], PACE_FACTOR [0.85],
+# PACE_MODES ["off on"]; the room's adaptive settings PACE_FLOOR [CAP/5], PACE_STEP [CAP/50], PACE_FACTOR [0.95],
 # PACE_PERIOD [00:00:02], PACE_ERROR_RATIO [0.01].
 # Needs the .NET SDK, redis-server, redis-cli, python3, curl.
 set -euo pipefail
@@ -34,8 +34,8 @@ SCHEDULE=${PACE_SCHEDULE:-0:$CAPACITY,60:$DROP,100:$CAPACITY}
 MODES=${PACE_MODES:-off on}
 REFILL=$((CAPACITY * 5))   # the room admits five times too fast
 FLOOR=${PACE_FLOOR:-$(python3 -c "print($CAPACITY / 5)")}
-STEP=${PACE_STEP:-$(python3 -c "print($CAPACITY / 20)")}
-FACTOR=${PACE_FACTOR:-0.85}
+STEP=${PACE_STEP:-$(python3 -c "print($CAPACITY / 50)")}
+FACTOR=${PACE_FACTOR:-0.95}
 PERIOD=${PACE_PERIOD:-00:00:02}
 ERROR_RATIO=${PACE_ERROR_RATIO:-0.01}
 

@@ -17,16 +17,27 @@ namespace Gateway.Admission.Adaptive;
 /// <para>
 /// A cluster is overloaded when more than <see cref="AdaptiveOptions.ErrorRatio"/> of its attempts in the
 /// window got 5xx, 429 or no response (and at least <see cref="MinimumBad"/> did), or when more than 10% of
-/// its responses were slower than <see cref="AdaptiveOptions.TargetLatency"/> (p90 above it). The decrease
-/// factor is <see cref="AdaptiveOptions.DecreaseFactor"/>, or the share of the worst cluster's attempts that
-/// were not overloaded when that is lower: a backend turning away 80% of what a room sends says the room
-/// admits five times too fast, and one step brings the rate near what the backend takes.
+/// its responses were slower than <see cref="AdaptiveOptions.TargetLatency"/> (p90 above it). The report carries
+/// the share of the worst cluster's attempts that were not overloaded (what the backend took); adapt.lua sets the
+/// rate to that share of the rate that caused it, less the room's margin (<see cref="AdaptiveOptions.DecreaseFactor"/>):
+/// a backend turning away 80% of what a room sends says the room admits five times too fast, and one step brings
+/// the rate just under what the backend takes; a backend turning away 2% costs the rate 2% and the margin, not a
+/// fixed cut. Slowness says nothing of the overload's size: it reports 1 (the margin alone). A window with more
+/// than half of <see cref="AdaptiveOptions.ErrorRatio"/> overloaded (and at least two) holds the rate: a backend
+/// that counts its capacity in fixed windows turns a few away at 90-95% of it, as arrivals bunch up, and probing
+/// further would only buy more of them.
 /// </para>
 /// </summary>
 internal sealed class AdaptiveController
 {
     /// <summary>A window needs at least this many bad (or slow) attempts to count as overloaded: one stray 500 is not a verdict.</summary>
     public const int MinimumBad = 2;
+
+    /// <summary>
+    /// A window with more than this share of <see cref="AdaptiveOptions.ErrorRatio"/> overloaded (and at least
+    /// <see cref="MinimumBad"/>), but not more than the ratio, holds the rate: the room is at its backends' limit.
+    /// </summary>
+    public const double NearShare = 0.5;
 
     /// <summary>More than this share of responses slower than the target = p90 above the target.</summary>
     public const double SlowShare = 0.10;
@@ -97,6 +108,7 @@ internal sealed class AdaptiveController
     {
         (string Cluster, long Attempts, long Bad, double Share)? worst = null;
         (string Cluster, long Responses, long Slow)? slowest = null;
+        (string Cluster, long Attempts, long Bad)? near = null;
         var halfOpen = false;
         foreach (var sample in now)
         {
@@ -108,6 +120,8 @@ internal sealed class AdaptiveController
             var attempts = responses + (sample.Failed - start.Failed);
             if (attempts > 0 && bad >= MinimumBad && bad > options.ErrorRatio * attempts && (worst is null || (double)bad / attempts > worst.Value.Share))
                 worst = (sample.Cluster, attempts, bad, (double)bad / attempts);
+            else if (attempts > 0 && bad >= MinimumBad && bad > options.ErrorRatio * NearShare * attempts)
+                near = (sample.Cluster, attempts, bad);
             var slow = sample.SlowerThan(start, options.TargetLatency);
             if (slow >= MinimumBad && slow > SlowShare * responses && (slowest is null || slow * slowest.Value.Responses > slowest.Value.Slow * responses))
                 slowest = (sample.Cluster, responses, slow);
@@ -115,17 +129,22 @@ internal sealed class AdaptiveController
 
         if (worst is { } w)
         {
-            var factor = Math.Max(0, Math.Min(options.DecreaseFactor, 1 - w.Share));
+            var factor = Math.Max(0, 1 - w.Share);
             return new AdaptReport(AdaptVerdict.Decrease, factor,
                 string.Create(CultureInfo.InvariantCulture, $"cluster {w.Cluster}: {w.Bad} of {w.Attempts} attempts overloaded ({w.Share:P1})"));
         }
         if (slowest is { } s)
         {
-            return new AdaptReport(AdaptVerdict.Decrease, options.DecreaseFactor,
+            return new AdaptReport(AdaptVerdict.Decrease, 1,
                 string.Create(CultureInfo.InvariantCulture, $"cluster {s.Cluster}: {s.Slow} of {s.Responses} responses slower than {options.TargetLatency.TotalMilliseconds} ms"));
         }
-        // A breaker probing its cluster says nothing good yet.
-        return halfOpen ? AdaptReport.Hold : new AdaptReport(AdaptVerdict.Increase, Evidence: "the room's clusters coped");
+        // A breaker probing its cluster says nothing good yet; a cluster turning away a little is at its limit: more
+        // would only find it again (the probe's cost), less is not called for.
+        if (halfOpen)
+            return AdaptReport.Hold;
+        if (near is { } n)
+            return new AdaptReport(AdaptVerdict.Hold, Evidence: string.Create(CultureInfo.InvariantCulture, $"cluster {n.Cluster}: {n.Bad} of {n.Attempts} attempts overloaded, near the limit"));
+        return new AdaptReport(AdaptVerdict.Increase, Evidence: "the room's clusters coped");
     }
 
     private void Settle(DateTimeOffset now, TimeSpan half)

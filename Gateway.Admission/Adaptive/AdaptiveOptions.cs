@@ -16,14 +16,21 @@ public sealed record AdaptiveOptions
     /// <summary>The lowest rate adaptation sets (admissions per second): where it starts, and where it resumes after a breaker opened.</summary>
     public double Floor { get; init; } = 1;
 
-    /// <summary>Admissions per second added per <see cref="ControlPeriod"/> while the backends cope, once past the slow start (additive increase).</summary>
+    /// <summary>
+    /// Admissions per second added per <see cref="ControlPeriod"/> while the backends cope, once past the slow start
+    /// (additive increase); each increase in a row adds twice the last (up to 4 steps), and a decrease starts again
+    /// from one step. Small steps probe the backends' capacity gently: a step of 2% of it costs at most ~2% of one
+    /// period's calls when it finds the limit.
+    /// </summary>
     public double IncreaseStep { get; init; } = 1;
 
     /// <summary>
-    /// The rate is multiplied by this (or by the share of responses that were not overloaded, when that is lower)
-    /// when the backends are overloaded (multiplicative decrease); between 0 and 1.
+    /// The margin a decrease leaves below what the backends took: when they turned away a share of the attempts the
+    /// rate becomes the rate times the share they took times this; when they answered slowly, the rate times this
+    /// (multiplicative decrease). Between 0 and 1; it is also how far below the rate a pause interrupted the room
+    /// grows back quickly.
     /// </summary>
-    public double DecreaseFactor { get; init; } = 0.8;
+    public double DecreaseFactor { get; init; } = 0.9;
 
     /// <summary>Backends answering slower than this for more than 10% of responses (p90 above it) count as overloaded.</summary>
     public TimeSpan TargetLatency { get; init; } = TimeSpan.FromSeconds(1);
@@ -32,7 +39,7 @@ public sealed record AdaptiveOptions
     public double ErrorRatio { get; init; } = 0.02;
 
     /// <summary>
-    /// The control period: at most one decrease and one increase per period across all instances; each verdict
+    /// The control period: at most one increase per period and one decrease per two periods across all instances; each verdict
     /// judges half a period of traffic, starting half a period after the last change (so traffic from users
     /// admitted before it does not count). Choose at least twice the time from admission to the backend calls.
     /// </summary>

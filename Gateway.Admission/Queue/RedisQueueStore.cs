@@ -246,7 +246,8 @@ internal sealed class RedisQueueStore : IQueueStore
                 AdaptVerdict.Increase => "increase",
                 _ => "hold",
             },
-            Number(report.Verdict == AdaptVerdict.Decrease ? report.Factor : options.DecreaseFactor), Number(options.Floor), Number(options.IncreaseStep), (long)options.ControlPeriod.TotalMilliseconds);
+            Number(report.Verdict == AdaptVerdict.Decrease ? report.Factor : 1), Number(options.DecreaseFactor), Number(options.Floor), Number(options.IncreaseStep),
+            (long)options.ControlPeriod.TotalMilliseconds);
         var action = (string?)r[(int)A.Action] switch
         {
             "none" => AdaptAction.None,

@@ -71,24 +71,30 @@ internal static class ScriptLayout
         [new("A_SWEEP_LIMIT"), new("A_PROMOTE_LIMIT"), new("A_SHUFFLE_LIMIT"), new("A_HISTORY"), new("A_REV_SINCE"), new("A_REV_LIMIT")]);
 
     /// <summary>
-    /// Adaptive admission: one instance's verdict on the room's backends (<c>A_REPORT</c>: pause, decrease by
-    /// <c>A_FACTOR</c>, increase, hold), applied at most once per <c>A_PERIOD_MS</c> across all instances.
-    /// <c>A_FACTOR</c> is the room's decrease factor on other reports (a pause uses it). <c>A_ENABLED</c> 0
-    /// clears the adaptive rate.
+    /// Adaptive admission: one instance's verdict on the room's backends (<c>A_REPORT</c>: pause, decrease to
+    /// <c>A_FACTOR</c>, the share of the attempts the backends took, less the margin <c>A_MARGIN</c>, increase,
+    /// hold); a decrease at most once per two <c>A_PERIOD_MS</c>, an increase once per period, across all instances. <c>A_ENABLED</c> 0 clears the
+    /// adaptive rate.
     /// </summary>
     public static readonly ScriptSpec Adapt = new("adapt",
-        [new("A_ENABLED"), new("A_REPORT", Text: true), new("A_FACTOR"), new("A_FLOOR"), new("A_STEP"), new("A_PERIOD_MS")]);
+        [new("A_ENABLED"), new("A_REPORT", Text: true), new("A_FACTOR"), new("A_MARGIN"), new("A_FLOOR"), new("A_STEP"), new("A_PERIOD_MS")]);
 
     public static readonly IReadOnlyList<ScriptSpec> Scripts = [Join, Status, Enter, Leave, Revoke, Tick, Adapt];
 
     /// <summary>An increase needs the room to have used at least this share (%) of its adaptive rate over the last period.</summary>
     public const long AdaptiveFullUsePercent = 80;
 
+    /// <summary>
+    /// Each increase in a row doubles the step, at most this many times (2^2 = 4 steps): a room whose backends got
+    /// their capacity back finds it in a few periods, and the first probe after a decrease is still one step.
+    /// </summary>
+    public const long AdaptiveMaxDoublings = 2;
+
     /// <summary>Constants both sides use, emitted as Lua locals.</summary>
     public static readonly IReadOnlyList<(string Name, long Value)> Constants =
     [
         ("HIST_BUCKET_MS", HistoryBucketMs), ("HIST_KEEP_MS", HistoryKeepMs), ("TREE_SIZE", TreeSize), ("CTL_TTL_MS", ControlTtlMs),
-        ("ADAPT_FULL_USE_PERCENT", AdaptiveFullUsePercent),
+        ("ADAPT_FULL_USE_PERCENT", AdaptiveFullUsePercent), ("ADAPT_MAX_DOUBLINGS", AdaptiveMaxDoublings),
     ];
 
     /// <summary>The fields of the join and enter reply, in order (common.lua's <c>reply</c>).</summary>

@@ -186,7 +186,9 @@ internal enum AdaptVerdict
 }
 
 /// <summary>What an instance tells adapt.lua: its verdict, the decrease factor, and the evidence (for the log).</summary>
-/// <param name="Factor">For <see cref="AdaptVerdict.Decrease"/>: the multiplier, in [0, 1).</param>
+/// <param name="Factor">For <see cref="AdaptVerdict.Decrease"/>: the share of the attempts the backends took, in [0, 1] (1 when
+/// the overload was slowness, which says nothing of its size); adapt.lua sets the rate that share (times the room's
+/// margin, <see cref="Adaptive.AdaptiveOptions.DecreaseFactor"/>) of what caused it.</param>
 /// <param name="Evidence">Why, in words, for the log line of a change this report causes.</param>
 internal sealed record AdaptReport(AdaptVerdict Verdict, double Factor = 1, string Evidence = "")
 {

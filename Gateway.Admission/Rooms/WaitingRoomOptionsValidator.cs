@@ -119,7 +119,7 @@ internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment envir
         if (!(adaptive.IncreaseStep > 0) || adaptive.IncreaseStep > 1_000_000)
             errors.Add($"{key}:IncreaseStep is {adaptive.IncreaseStep}; it must be > 0 and <= 1000000 admissions per second added per control period (e.g. {Example(room.RefillPerSecond / 20)}).");
         if (!(adaptive.DecreaseFactor > 0) || !(adaptive.DecreaseFactor < 1))
-            errors.Add($"{key}:DecreaseFactor is {adaptive.DecreaseFactor}; it must be between 0 and 1, exclusive: the rate is multiplied by it on overload (e.g. 0.8).");
+            errors.Add($"{key}:DecreaseFactor is {adaptive.DecreaseFactor}; it must be between 0 and 1, exclusive: the margin a decrease leaves below what the backends took (e.g. 0.9).");
         if (adaptive.TargetLatency < TimeSpan.FromMilliseconds(1) || adaptive.TargetLatency > TimeSpan.FromMinutes(10))
             errors.Add($"{key}:TargetLatency is {adaptive.TargetLatency}; it must be between 00:00:00.001 and 00:10:00 (e.g. 00:00:00.500).");
         if (!(adaptive.ErrorRatio > 0) || !(adaptive.ErrorRatio < 1))

@@ -33,22 +33,26 @@ public sealed class AdaptScriptTests(RedisStoreFixture fixture) : IClassFixture<
     public void Dispose() => _meters.Dispose();
 
     [Fact]
-    public async Task ADecrease_AppliesOncePerPeriod_WhicheverInstanceAsks()
+    public async Task ADecrease_AppliesOncePerTwoPeriods_WhicheverInstanceAsks()
     {
         var room = NewRoom(refill: 100, capacity: 10);
         await Seed(room, 100);
         await Crowd(room, 400);
 
-        Assert.Equal(50, (await Decrease(room, 0.5)).RatePerSecond);
+        // The backends took half of what 100/s sent: the rate goes the room's margin (0.9) below 50/s.
+        Assert.Equal(45, (await Decrease(room, 0.5)).RatePerSecond);
         // A second instance's overload report in the same period changes nothing.
         var second = await Decrease(room, 0.5);
         Assert.Equal(AdaptAction.None, second.Action);
-        Assert.Equal(50, second.RatePerSecond);
+        Assert.Equal(45, second.RatePerSecond);
 
+        // Overload reported in the next period mostly comes from people admitted before the decrease.
+        await Promote(room, Period);
+        Assert.Equal(AdaptAction.None, (await Decrease(room, 0.5)).Action);
         await Promote(room, Period);
         var third = await Decrease(room, 0.5);
         Assert.Equal(AdaptAction.Decrease, third.Action);
-        Assert.Equal(25, third.RatePerSecond!.Value, precision: 0);
+        Assert.Equal(45 * 0.5 * 0.9, third.RatePerSecond!.Value, precision: 0);
 
         // One value in the store, and every script applies it.
         Assert.Equal(third.RatePerSecond.Value.ToString("F6", CultureInfo.InvariantCulture), (string?)await fixture.Database.HashGetAsync(room.Keys[RoomKey.Control], "adaptive"));
@@ -73,7 +77,38 @@ public sealed class AdaptScriptTests(RedisStoreFixture fixture) : IClassFixture<
             rates.Add((await Report(room, AdaptVerdict.Increase)).RatePerSecond);
         }
 
-        Assert.Equal([32, 62, 92, 100, 100], rates);
+        Assert.Equal([32, 92, 100, 100, 100], rates); // 30, then 60: each increase in a row doubles the step
+    }
+
+    [Fact]
+    public async Task IncreasesInARow_DoubleTheStep_ADecreaseStartsAgainFromOneStep()
+    {
+        var room = NewRoom(refill: 1000, floor: 1, step: 0.5, capacity: 10);
+        await Seed(room, 20);
+        await Crowd(room, 1000);
+
+        async Task<List<double>> Increases(int count)
+        {
+            var rates = new List<double>();
+            for (var i = 0; i < count; i++)
+            {
+                await Promote(room, Period);
+                rates.Add((await Report(room, AdaptVerdict.Increase)).RatePerSecond!.Value);
+            }
+            return rates;
+        }
+
+        // The first probe past the last known capacity is one step; capacity that came back is found in a few periods:
+        // +0.5, 1, 2, then 2 (4 steps) at most.
+        Assert.Equal([20.5, 21.5, 23.5, 25.5, 27.5, 29.5, 31.5, 33.5], await Increases(8));
+
+        await Promote(room, Period);
+        var decrease = await Decrease(room, 0.5);
+        Assert.Equal(AdaptAction.Decrease, decrease.Action);
+        var lowered = decrease.RatePerSecond!.Value;
+        await Crowd(room, 1000); // the line keeps using the rate: a room that does not use its rate does not grow
+        await Promote(room, Period * 2); // no increase within two periods of an overload report
+        Assert.Equal([lowered + 0.5, lowered + 1.5], await Increases(2));
     }
 
     [Fact]
@@ -122,7 +157,7 @@ public sealed class AdaptScriptTests(RedisStoreFixture fixture) : IClassFixture<
         Assert.Equal(AdaptAction.Resume, resume.Action);
         Assert.Equal(4, resume.RatePerSecond);
 
-        // Doubling (or one 5/s step, when that is more) while the backends cope, until one decrease (0.8, the room's
+        // Doubling (or one 5/s step, when that is more) while the backends cope, until one decrease (0.9, the room's
         // factor) below the 50/s the pause interrupted, then one step at a time.
         var rates = new List<double?>();
         for (var i = 0; i < 5; i++)
@@ -130,7 +165,7 @@ public sealed class AdaptScriptTests(RedisStoreFixture fixture) : IClassFixture<
             await Promote(room, Period * 1.5);
             rates.Add((await Report(room, AdaptVerdict.Increase)).RatePerSecond);
         }
-        Assert.Equal([9, 18, 36, 41, 46], rates);
+        Assert.Equal([9, 18, 36, 45, 50], rates);
     }
 
     [Fact]
@@ -146,7 +181,7 @@ public sealed class AdaptScriptTests(RedisStoreFixture fixture) : IClassFixture<
         var decrease = await Decrease(room, 0.8);
 
         Assert.Equal(15, decrease.UsedPerSecond!.Value, precision: 6);
-        Assert.Equal(12, decrease.RatePerSecond!.Value, precision: 6);
+        Assert.Equal(15 * 0.8 * 0.9, decrease.RatePerSecond!.Value, precision: 6); // what the backends took of 15/s, less the margin
     }
 
     [Fact]
@@ -155,19 +190,21 @@ public sealed class AdaptScriptTests(RedisStoreFixture fixture) : IClassFixture<
         var room = NewRoom(refill: 100, floor: 10, step: 10, capacity: 10);
         await Seed(room, 100);
         await Report(room, AdaptVerdict.Hold);
-        Assert.Equal(50, (await Decrease(room, 0.5)).RatePerSecond);
-        // 20 people in 4 s: 5/s used of 50/s.
+        Assert.Equal(45, (await Decrease(room, 0.5)).RatePerSecond); // half of 100/s got through: 50/s less the margin
+        // 20 people in 4 s: 5/s used of 45/s.
         await Crowd(room, 20);
         await Promote(room, Period * 2);
 
         var idle = await Report(room, AdaptVerdict.Increase);
         Assert.Equal(AdaptAction.None, idle.Action);
-        Assert.Equal(50, idle.RatePerSecond);
+        Assert.Equal(45, idle.RatePerSecond);
 
-        // A line that takes the whole rate lets it grow.
+        // A line that takes the whole rate lets it grow: one 10/s step, but not past the 50/s the backends took.
         await Crowd(room, 300);
         await Promote(room, Period);
-        Assert.Equal(60, (await Report(room, AdaptVerdict.Increase)).RatePerSecond);
+        Assert.Equal(50, (await Report(room, AdaptVerdict.Increase)).RatePerSecond);
+        await Promote(room, Period);
+        Assert.Equal(60, (await Report(room, AdaptVerdict.Increase)).RatePerSecond); // past it, from one step again
     }
 
     [Fact]

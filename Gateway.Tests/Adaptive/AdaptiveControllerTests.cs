@@ -27,7 +27,7 @@ public sealed class AdaptiveControllerTests
     private readonly Cluster _inventory = new("inventory");
 
     [Fact]
-    public void Window_WithMostAttemptsOverloaded_DecreasesByTheShareThatGotThrough()
+    public void Window_WithMostAttemptsOverloaded_ReportsTheShareThatGotThrough()
     {
         Start();
         _inventory.Respond(20, 200).Respond(80, 503);
@@ -40,7 +40,7 @@ public sealed class AdaptiveControllerTests
     }
 
     [Fact]
-    public void Window_WithMildOverload_DecreasesByTheConfiguredFactor()
+    public void Window_WithMildOverload_ReportsTheShareThatGotThrough_NotAFixedCut()
     {
         Start();
         _inventory.Respond(95, 200).Respond(3, 500).Fail(2);
@@ -48,7 +48,7 @@ public sealed class AdaptiveControllerTests
         var report = AfterHalfPeriod();
 
         Assert.Equal(AdaptVerdict.Decrease, report!.Verdict);
-        Assert.Equal(0.8, report.Factor, precision: 9);
+        Assert.Equal(0.95, report.Factor, precision: 9); // not a fixed cut: 5% turned away, the backends took 95%
     }
 
     [Fact]
@@ -57,6 +57,21 @@ public sealed class AdaptiveControllerTests
         Start();
         _inventory.Respond(20, 200).Respond(1, 500);
 
+        Assert.Equal(AdaptVerdict.Increase, AfterHalfPeriod()!.Verdict);
+    }
+
+    [Fact]
+    public void AWindowNearTheErrorRatio_Holds_TheRoomIsAtItsBackendsLimit()
+    {
+        Start();
+        _inventory.Respond(197, 200).Respond(3, 503); // 1.5%: above half of the 2% ratio, not above it
+
+        var report = AfterHalfPeriod();
+
+        Assert.Equal(AdaptVerdict.Hold, report!.Verdict);
+        Assert.Contains("near the limit", report.Evidence, StringComparison.Ordinal);
+
+        _inventory.Respond(299, 200).Respond(1, 503); // one stray: the room may grow
         Assert.Equal(AdaptVerdict.Increase, AfterHalfPeriod()!.Verdict);
     }
 
@@ -79,7 +94,7 @@ public sealed class AdaptiveControllerTests
         _inventory.Respond(85, 200, TimeSpan.FromMilliseconds(20)).Respond(15, 200, TimeSpan.FromMilliseconds(900));
         var slow = AfterHalfPeriod();
         Assert.Equal(AdaptVerdict.Decrease, slow!.Verdict);
-        Assert.Equal(0.8, slow.Factor, precision: 9);
+        Assert.Equal(1, slow.Factor, precision: 9); // slowness says nothing of the overload's size: the margin alone
 
         _inventory.Respond(95, 200, TimeSpan.FromMilliseconds(20)).Respond(5, 200, TimeSpan.FromMilliseconds(900));
         Assert.Equal(AdaptVerdict.Increase, AfterHalfPeriod()!.Verdict);

@@ -52,7 +52,7 @@ public sealed class StartupValidationTests : IAsyncLifetime
         Assert.Contains("WaitingRoom:Rooms:concert:Adaptive:Floor is 50", error.Message, StringComparison.Ordinal);
         Assert.Contains("WaitingRoom:Rooms:concert:Adaptive:DecreaseFactor is 1.5", error.Message, StringComparison.Ordinal);
         Assert.Contains("WaitingRoom:Rooms:concert:Adaptive:ControlPeriod is 00:00:00.2000000", error.Message, StringComparison.Ordinal);
-        Assert.Contains("(e.g. 0.8)", error.Message, StringComparison.Ordinal);
+        Assert.Contains("(e.g. 0.9)", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

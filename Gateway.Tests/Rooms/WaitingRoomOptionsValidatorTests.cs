@@ -61,7 +61,7 @@ public sealed class WaitingRoomOptionsValidatorTests
     [InlineData("WaitingRoom:Rooms:concert:ProofOfWork:AutoDifficulty:Window", "00:20:00", "WaitingRoom:Rooms:concert:ProofOfWork:AutoDifficulty:Window is 00:20:00;", "(e.g. 00:00:10)")]
     [InlineData("WaitingRoom:Rooms:concert:Adaptive:Floor", "0", "WaitingRoom:Rooms:concert:Adaptive:Floor is 0;", "(e.g. 1)")]
     [InlineData("WaitingRoom:Rooms:concert:Adaptive:IncreaseStep", "0", "WaitingRoom:Rooms:concert:Adaptive:IncreaseStep is 0;", "(e.g. 0.5)")]
-    [InlineData("WaitingRoom:Rooms:concert:Adaptive:DecreaseFactor", "1", "WaitingRoom:Rooms:concert:Adaptive:DecreaseFactor is 1;", "(e.g. 0.8)")]
+    [InlineData("WaitingRoom:Rooms:concert:Adaptive:DecreaseFactor", "1", "WaitingRoom:Rooms:concert:Adaptive:DecreaseFactor is 1;", "(e.g. 0.9)")]
     [InlineData("WaitingRoom:Rooms:concert:Adaptive:TargetLatency", "00:00:00", "WaitingRoom:Rooms:concert:Adaptive:TargetLatency is 00:00:00;", "(e.g. 00:00:00.500)")]
     [InlineData("WaitingRoom:Rooms:concert:Adaptive:ErrorRatio", "0", "WaitingRoom:Rooms:concert:Adaptive:ErrorRatio is 0;", "(e.g. 0.02)")]
     [InlineData("WaitingRoom:Rooms:concert:Adaptive:ControlPeriod", "00:00:00.5", "WaitingRoom:Rooms:concert:Adaptive:ControlPeriod is 00:00:00.5000000;", "(e.g. 00:00:05)")]
