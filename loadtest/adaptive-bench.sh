@@ -8,7 +8,7 @@
 #   loadtest/adaptive-bench.sh             # ~8 minutes; reports under loadtest/results/adaptive-<UTC time>/
 #   loadtest/adaptive-bench.sh --publish   # also copies the two charts to docs/img/adaptive-{off,on}.png
 #
-# Knobs (environment, defaults in brackets): PACE_CAPACITY [50] per backend, PACE_DROP [CAP/2],
+# Knobs (environment, defaults in brackets): PACE_CAPACITY [200] per backend, PACE_DROP [CAP/2],
 # PACE_ARRIVALS [1.5 x CAP] users/s, PACE_DURATION [160] s, PACE_SCHEDULE [0:CAP,60:DROP,100:CAP],
 # PACE_MODES ["off on"]; the room's adaptive settings PACE_FLOOR [CAP/5], PACE_STEP [CAP/50], PACE_FACTOR [0.95],
 # PACE_PERIOD [00:00:02], PACE_ERROR_RATIO [0.01].
@@ -26,7 +26,7 @@ while (($#)); do
   shift
 done
 
-CAPACITY=${PACE_CAPACITY:-50}
+CAPACITY=${PACE_CAPACITY:-200}
 DROP=${PACE_DROP:-$((CAPACITY / 2))}
 ARRIVALS=${PACE_ARRIVALS:-$((CAPACITY * 3 / 2))}
 DURATION=${PACE_DURATION:-160}
