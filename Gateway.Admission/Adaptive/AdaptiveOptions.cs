@@ -39,8 +39,8 @@ public sealed record AdaptiveOptions
     public double ErrorRatio { get; init; } = 0.02;
 
     /// <summary>
-    /// The control period: at most one increase per period and one decrease per two periods across all instances; each verdict
-    /// judges half a period of traffic, starting half a period after the last change (so traffic from users
+    /// The control period: at most one increase per period and one decrease per two periods across all instances;
+    /// each verdict judges half a period of traffic, starting half a period after the last change (so traffic from users
     /// admitted before it does not count). Choose at least twice the time from admission to the backend calls.
     /// </summary>
     public TimeSpan ControlPeriod { get; init; } = TimeSpan.FromSeconds(5);

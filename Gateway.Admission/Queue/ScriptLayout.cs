@@ -73,8 +73,8 @@ internal static class ScriptLayout
     /// <summary>
     /// Adaptive admission: one instance's verdict on the room's backends (<c>A_REPORT</c>: pause, decrease to
     /// <c>A_FACTOR</c>, the share of the attempts the backends took, less the margin <c>A_MARGIN</c>, increase,
-    /// hold); a decrease at most once per two <c>A_PERIOD_MS</c>, an increase once per period, across all instances. <c>A_ENABLED</c> 0 clears the
-    /// adaptive rate.
+    /// hold); a decrease at most once per two <c>A_PERIOD_MS</c>, an increase once per period, across all
+    /// instances. <c>A_ENABLED</c> 0 clears the adaptive rate.
     /// </summary>
     public static readonly ScriptSpec Adapt = new("adapt",
         [new("A_ENABLED"), new("A_REPORT", Text: true), new("A_FACTOR"), new("A_MARGIN"), new("A_FLOOR"), new("A_STEP"), new("A_PERIOD_MS")]);

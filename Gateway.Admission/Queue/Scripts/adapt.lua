@@ -11,9 +11,10 @@
 --   but never past the capacity estimate in one go: the rate stops at cap, then probes past it from one step
 --   again. So a probe over a steady capacity costs one step of overload, and capacity that came back is found in
 --   a few periods.
--- At most one decrease per two A_PERIOD_MS (overload reported meanwhile mostly comes from people admitted before
--- the decrease: the backend calls lag the admissions) and one increase per period, no increase within two periods of any instance's
--- overload report, never below A_FLOOR nor above the configured (or overridden) rate. A pause sets the rate to 0
+-- At most one decrease per two A_PERIOD_MS (overload reported meanwhile mostly comes from people admitted
+-- before the decrease: the backend calls lag the admissions) and one increase per period, no increase within
+-- two periods of any instance's overload report, never below A_FLOOR nor above the configured (or overridden)
+-- rate. A pause sets the rate to 0
 -- until no instance has asked for one for a whole period; admission then slow-starts again from A_FLOOR, up to
 -- A_MARGIN times the rate the pause interrupted. The result goes to the control hash's 'adaptive' field, which
 -- common.lua applies as min(refill, adaptive) in every script.
