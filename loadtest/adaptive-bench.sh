@@ -16,15 +16,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+source "$PWD/loadtest/lib.sh"
 
-PUBLISH=0
-while (($#)); do
-  case $1 in
-    --publish) PUBLISH=1 ;;
-    *) echo "usage: $0 [--publish]" >&2; exit 2 ;;
-  esac
-  shift
-done
+parse_publish "$@"
 
 CAPACITY=${PACE_CAPACITY:-200}
 DROP=${PACE_DROP:-$((CAPACITY / 2))}
@@ -65,14 +59,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 start_proc() { local name=$1; shift; "$@" >"$RUN/logs/$name.log" 2>&1 & PROC[$name]=$!; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_http() {
-  local deadline=$(($(date +%s) + 60))
-  until curl -fs -o /dev/null --max-time 2 "$1"; do
-    (($(date +%s) < deadline)) || { log "not answering: $1"; return 1; }
-    sleep 0.2
-  done
-}
 
 for cmd in dotnet redis-server redis-cli python3 curl; do
   command -v "$cmd" >/dev/null || { echo "$0: needs $cmd" >&2; exit 1; }

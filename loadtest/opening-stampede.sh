@@ -17,6 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+source "$PWD/loadtest/lib.sh"
 PEOPLE=${OPENING_PEOPLE:-300000}
 RUNS=${OPENING_RUNS:-3}
 MODES=${OPENING_MODES:-"store http"}
@@ -49,7 +50,6 @@ stop_all() {
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 
 log "building (Release)"

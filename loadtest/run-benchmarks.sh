@@ -14,6 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+source "$PWD/loadtest/lib.sh"
 COMMAND_LINE="loadtest/run-benchmarks.sh${*:+ $*}"
 
 QUICK=0
@@ -121,16 +122,6 @@ stop_proc() {
 
 # Moves a running process (all threads) to CPUs, e.g. the backends onto the system-under-test core.
 repin() { ((PIN)) && taskset -a -p -c "$2" "${PROC[$1]}" >/dev/null; return 0; }
-
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-wait_http() { # URL [seconds]
-  local deadline=$(($(date +%s) + ${2:-60}))
-  until curl -fs -o /dev/null --max-time 2 "$1"; do
-    (($(date +%s) < deadline)) || { log "not answering: $1"; return 1; }
-    sleep 0.2
-  done
-}
 
 snap() { "${PROCSTAT[@]}" snap "$RUN/snaps/$1.json" "$PIDS" "$REDIS_PORT"; }
 

@@ -32,15 +32,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+source "$PWD/loadtest/lib.sh"
 
-PUBLISH=0
-while (($#)); do
-  case $1 in
-    --publish) PUBLISH=1 ;;
-    *) echo "usage: $0 [--publish]" >&2; exit 2 ;;
-  esac
-  shift
-done
+parse_publish "$@"
 
 MINUTES=${SOAK_MINUTES:-30}
 ARRIVALS=${SOAK_ARRIVALS:-25}
@@ -100,14 +94,6 @@ start_proc() {
   "$@" >>"$RUN/logs/$name.log" 2>&1 &
   PROC[$name]=$!
   echo "$!" >"$RUN/pids/$name"
-}
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_http() { # URL [SECONDS]
-  local deadline=$(($(date +%s) + ${2:-60}))
-  until curl -fs -o /dev/null --max-time 2 "$1"; do
-    (($(date +%s) < deadline)) || { log "not answering: $1"; return 1; }
-    sleep 0.2
-  done
 }
 event() { printf '%s,%s,%s,%s\n' "$1" "$2" "$3" "$4" >>"$RUN/events.csv"; } # NAME START END DETAIL
 
