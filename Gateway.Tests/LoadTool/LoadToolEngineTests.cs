@@ -69,9 +69,9 @@ public sealed class LoadToolEngineTests
         Assert.Equal(ErrorKind.Timeout, outcome.Error);
         Assert.Equal(result.Requests, outcome.Latency.Count);
         // Never before the timeout (a request's slice ends after it was sent); at most a slice (3 ms) after it,
-        // plus whatever a busy machine adds.
+        // plus whatever a busy machine adds (a starved thread pool fires timers late: the drain allows 2 s for it).
         Assert.True(outcome.Latency.P50Ms >= 299, $"p50 {outcome.Latency.P50Ms} ms");
-        Assert.True(outcome.Latency.MaxMs < 1500, $"max {outcome.Latency.MaxMs} ms");
+        Assert.True(outcome.Latency.MaxMs < 2500, $"max {outcome.Latency.MaxMs} ms");
         Assert.Equal(0, result.Iterations.Cancelled);
     }
 

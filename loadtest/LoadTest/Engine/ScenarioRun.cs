@@ -7,7 +7,10 @@ internal sealed class ScenarioRun : IDisposable
 {
     // Stragglers get this long to notice cancellation after the drain before the run is summarised anyway.
     private static readonly TimeSpan CancellationGrace = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan DrainGrace = TimeSpan.FromMilliseconds(500);
+    // Past the last request's timeout the drain waits this long more: a timeout is a timer, and on a machine whose
+    // thread pool is starved (a CI run of many tests at once) timers fire late; 500 ms once cancelled 3 of 20
+    // requests that would have timed out. The wait ends as soon as nothing is in flight, so it costs nothing otherwise.
+    private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(2);
     // The scheduler wakes at most this often, 1,000 times a second: arrivals due in between start together,
     // each timed from its own due time, so a start lags up to ~1 ms behind because of batching. Wake-ups are
     // context switches, dear in a VM (and sends spread thinner wake the socket thread more often too): at
