@@ -20,32 +20,47 @@ internal static class GatewayTelemetry
         builder.Services.AddSingleton<PrometheusMeterExport>();
         builder.Services.AddSingleton<ForwardingMetrics>();
         builder.Logging.AddConsoleFormatter<JsonLogFormatter, JsonLogFormatterOptions>();
-        AddTracing(builder);
+        AddTracingWhenExporting(builder);
     }
 
-    /// <summary>Starts the meter export before anything records, and counts every request by route, method and status.</summary>
+    /// <summary>
+    /// Starts the meter export before anything records, the requests' trace context when OpenTelemetry is not
+    /// registered, and counts every request by route, method and status.
+    /// </summary>
     public static void Use(WebApplication app)
     {
         app.Services.GetRequiredService<PrometheusMeterExport>();
+        if (app.Services.GetService<TracerProvider>() is null)
+            app.Services.GetRequiredService<RequestActivities>();
         app.UseMiddleware<HttpRequestMetrics>();
     }
 
     /// <summary>
-    /// Traces are always created (so <c>traceparent</c> reaches the backends and logs carry trace ids) and
-    /// exported over OTLP only when <c>Telemetry:OtlpEndpoint</c> or <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
-    /// Sampling: <c>Telemetry:SamplingRatio</c> (or <c>OTEL_TRACES_SAMPLER_ARG</c>) of new traces, parent-based,
-    /// so a caller's sampling decision is followed; by default all of them when exporting, none otherwise.
+    /// Every request gets a trace context, so <c>traceparent</c> reaches the backends and logs and errors carry trace
+    /// ids; spans are recorded and exported over OTLP only when <c>Telemetry:OtlpEndpoint</c> or
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set. Without one, OpenTelemetry is not registered at all: its listeners
+    /// (ASP.NET Core's, HttpClient's, YARP's) cost 10-20% of a proxied request even with nothing sampled
+    /// (docs/BENCHMARKS.md), and <see cref="RequestActivities"/> keeps the request's trace context instead.
     /// </summary>
-    private static void AddTracing(WebApplicationBuilder builder)
+    private static void AddTracingWhenExporting(WebApplicationBuilder builder)
     {
-        var configuration = builder.Configuration;
-        var endpoint = configuration["Telemetry:OtlpEndpoint"] ?? configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
-        // With nowhere to send spans, recording them is pure cost (a quarter of a proxied request's CPU, measured in
-        // docs/BENCHMARKS.md): new traces are then not sampled, yet still get ids that reach the backends and the logs.
-        var defaultRatio = string.IsNullOrWhiteSpace(endpoint) ? 0.0 : 1.0;
-        var ratio = configuration.GetValue<double?>("Telemetry:SamplingRatio") ?? configuration.GetValue("OTEL_TRACES_SAMPLER_ARG", defaultRatio);
-        if (ratio is < 0 or > 1)
-            throw new InvalidOperationException($"Telemetry:SamplingRatio is {ratio}; it must be between 0 and 1 (e.g. 0.1 to keep one trace in ten).");
+        var endpoint = OtlpEndpoint(builder.Configuration);
+        // Checked even when nothing exports: a typo in the ratio should stop the start-up, not wait for the day an
+        // endpoint is set.
+        SamplingRatio(builder.Configuration);
+        builder.Services.AddSingleton<RequestActivities>();
+        if (endpoint is not null)
+            AddTracing(builder, tracing => tracing.AddOtlpExporter(o => o.Endpoint = endpoint));
+    }
+
+    /// <summary>
+    /// Registers OpenTelemetry tracing with <paramref name="export"/> adding the exporter (OTLP in production, an
+    /// in-memory one in tests). Sampling: <c>Telemetry:SamplingRatio</c> (or <c>OTEL_TRACES_SAMPLER_ARG</c>) of new
+    /// traces, parent-based, so a caller's sampling decision is followed; all of them by default.
+    /// </summary>
+    internal static void AddTracing(WebApplicationBuilder builder, Action<TracerProviderBuilder> export)
+    {
+        var ratio = SamplingRatio(builder.Configuration);
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(ServiceName))
             .WithTracing(tracing =>
@@ -55,8 +70,25 @@ internal static class GatewayTelemetry
                     .AddSource("Yarp.ReverseProxy")
                     .AddAspNetCoreInstrumentation(o => o.Filter = c => c.Request.Path != "/metrics" && c.Request.Path != "/healthz")
                     .AddHttpClientInstrumentation();
-                if (!string.IsNullOrWhiteSpace(endpoint))
-                    tracing.AddOtlpExporter(o => o.Endpoint = new Uri(endpoint));
+                export(tracing);
             });
+    }
+
+    private static Uri? OtlpEndpoint(ConfigurationManager configuration)
+    {
+        var endpoint = configuration["Telemetry:OtlpEndpoint"] ?? configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        if (string.IsNullOrWhiteSpace(endpoint))
+            return null;
+        return Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? uri
+            : throw new InvalidOperationException($"Telemetry:OtlpEndpoint is '{endpoint}'; it must be an http or https URL (e.g. http://otel-collector:4317).");
+    }
+
+    private static double SamplingRatio(ConfigurationManager configuration)
+    {
+        var ratio = configuration.GetValue<double?>("Telemetry:SamplingRatio") ?? configuration.GetValue("OTEL_TRACES_SAMPLER_ARG", 1.0);
+        return ratio is < 0 or > 1
+            ? throw new InvalidOperationException($"Telemetry:SamplingRatio is {ratio}; it must be between 0 and 1 (e.g. 0.1 to keep one trace in ten).")
+            : ratio;
     }
 }

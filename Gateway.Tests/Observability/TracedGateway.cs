@@ -1,13 +1,14 @@
 using System.Collections.ObjectModel;
 using System.Diagnostics;
+using Gateway.Proxy.Diagnostics;
 using Gateway.Tests.Infrastructure;
 using OpenTelemetry.Trace;
 
 namespace Gateway.Tests.Observability;
 
 /// <summary>
-/// The production gateway on Kestrel with OpenTelemetry's in-memory exporter added to its tracer provider,
-/// so tests see exactly the spans an OTLP collector would receive. The tracer listens process-wide, so tests
+/// The production gateway on Kestrel with tracing registered as an exporting gateway registers it, OpenTelemetry's
+/// in-memory exporter in place of OTLP, so tests see exactly the spans a collector would receive. The tracer listens process-wide, so tests
 /// pick their own spans by the trace id they send.
 /// </summary>
 internal sealed class TracedGateway : IAsyncDisposable
@@ -30,7 +31,7 @@ internal sealed class TracedGateway : IAsyncDisposable
         // An in-memory exporter instead of OTLP: sample as an exporting gateway does, unless the test says otherwise.
         settings.TryAdd("Telemetry:SamplingRatio", "1");
         var host = await GatewayHost.StartAsync(redis, settings, configure: builder =>
-            builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(spans)));
+            GatewayTelemetry.AddTracing(builder, tracing => tracing.AddInMemoryExporter(spans)));
         var gateway = new TracedGateway(host, spans);
         using var http = gateway.CreateClient();
         await MetricsTests.WaitReadyAsync(http);
