@@ -51,9 +51,17 @@ for run in $(seq "$RUNS"); do
     [ "$first" = 1 ] && prefill=$PREFILL
     first=0
     log=$OUT/$v-$run.log
+    # run.sh starts its redis-server and proxies on fixed ports; the previous run's may still be exiting, and a
+    # gateway that connected to a dying redis-server (the new one could not bind) answered every status poll and
+    # gated request with an error for a whole run. Wait (bounded) until the ports are free.
+    for _ in $(seq 60); do
+      ss -Htln 'sport >= :5001 and sport <= :5004 or sport = :6391' | grep -q . || break
+      sleep 1
+    done
     echo "[yardstick] run $run variant $v (prefill $prefill) load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/summary.txt"
     # Bounded: a run that cannot finish (a prefill that stops growing loops in the yardstick) ends after 30 minutes.
     BENCH_PREFILL=$prefill BENCH_GW_ENV="$env_extra" timeout 1800 bash "$RUN_SH" "$ROOT" "$ROUNDS" "$SECONDS_PER" >"$log" 2>&1 || true
+    cp /tmp/bench-run/gw.log "$OUT/$v-$run.gateway.log" 2>/dev/null || true
     grep -E "median|ratio|redis cpu|prefill|memory" "$log" | sed "s/^/  $v-$run: /" | tee -a "$OUT/summary.txt"
   done
 done
