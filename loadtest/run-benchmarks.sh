@@ -574,6 +574,8 @@ profile profile-admitted "$EQUAL_RATE" $(target_args gateway)
 # ---------------------------------------------------------------- 4b. a runtime knob: thread-pool spin-waiting
 # Idle .NET thread-pool workers spin before they sleep; on 2 shared cores that spinning is CPU the other
 # processes need. The same gateway with DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0, on the same Redis.
+# NOTE: .NET 10.0.12 does not read this variable (perf still shows the spin); the runtimeconfig property
+# System.Threading.ThreadPool.UnfairSemaphoreSpinLimit does: see loadtest/bench/poll-cpu.sh and docs/BENCHMARKS.md.
 if ((SPIN_EXPERIMENT)); then
   log "phase 4b: the gateway with DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0"
   stop_proc gateway
