@@ -81,7 +81,7 @@ internal static class GatewayTelemetry
             return null;
         return Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
             ? uri
-            : throw new InvalidOperationException($"Telemetry:OtlpEndpoint is '{endpoint}'; it must be an http or https URL (e.g. http://otel-collector:4317).");
+            : throw new InvalidOperationException($"Telemetry:OtlpEndpoint (or OTEL_EXPORTER_OTLP_ENDPOINT) is '{endpoint}'; it must be an http or https URL (e.g. http://otel-collector:4317).");
     }
 
     private static double SamplingRatio(ConfigurationManager configuration)

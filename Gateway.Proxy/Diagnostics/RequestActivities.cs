@@ -6,8 +6,9 @@ namespace Gateway.Proxy.Diagnostics;
 /// The trace context of every request when OpenTelemetry is not registered (nothing exports): a listener on
 /// ASP.NET Core's hosting source alone, so hosting starts its per-request <see cref="Activity"/> whatever the log
 /// levels say. That Activity continues a caller's <c>traceparent</c> (or starts a trace), reaches the backends
-/// through the forwarder's propagator, and is the trace id of our logs and error bodies. Nothing is recorded: a
-/// caller's sampled flag is passed on (its backends may record), an unsampled or new trace only propagates.
+/// through the forwarder's propagator, and is the trace id of our logs and error bodies. Nothing is exported: a
+/// caller's sampled flag is passed on (the Activity is marked recorded so its backends may record), an unsampled or
+/// new trace only propagates.
 /// Disposed with the host, so a process that runs several gateways (the tests) does not pile up listeners.
 /// </summary>
 internal sealed class RequestActivities : IDisposable
