@@ -417,15 +417,17 @@ public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where 
     [Fact]
     public async Task ReadyPersonWhoIsDropped_GivesTheTokenBack_NeverAboveCapacity()
     {
-        var room = fixture.NewRoom(capacity: 1, refill: 0.001, abandonAfter: TimeSpan.FromSeconds(1));
+        var room = fixture.NewRoom(capacity: 1, refill: 0.001, abandonAfter: TimeSpan.FromSeconds(2));
         var head = await JoinAsync(room, "head");
         Assert.Equal(PlaceState.Ready, head.Place.State);
         var next = await JoinAsync(room, "next");
 
-        // head never enters; next keeps polling.
-        for (var i = 0; i < 5; i++)
+        // head never enters; next keeps polling, every 200 ms until head's deadline has passed: a gap between two of
+        // next's polls would have to exceed 2 s to drop it too (a CI run stalled 300 ms polls past a 1 s deadline).
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        while (started.Elapsed < TimeSpan.FromSeconds(2.5))
         {
-            await Task.Delay(300);
+            await Task.Delay(200);
             await StatusAsync(room, next.Id);
         }
         await TickAsync(room);
