@@ -19,6 +19,7 @@ variants=${POLLCPU_VARIANTS:-"shipped= spin0=runtimeconfig:System.Threading.Thre
 rates=${POLLCPU_RATES:-5000,10000}
 rounds=${POLLCPU_ROUNDS:-3}
 seconds=${POLLCPU_SECONDS:-15}
+prewarm=${POLLCPU_PREWARM:-30}
 gateway_cpu=${POLLCPU_GATEWAY_CPU:-0}
 aux_cpu=${POLLCPU_AUX_CPU:-1}
 max_minutes=${POLLCPU_MAX_MINUTES:-30}
@@ -39,9 +40,9 @@ for _ in $(seq 50); do redis-cli -p "$redis_port" PING >/dev/null 2>&1 && break;
 variant_args=()
 for v in $variants; do variant_args+=(--variant "$v"); done
 log "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-log "gateway on CPU $gateway_cpu, redis and the tool on CPU $aux_cpu; $rounds rounds at $rates/s, $seconds s measured each"
+log "gateway on CPU $gateway_cpu, redis and the tool on CPU $aux_cpu; $rounds rounds at $rates/s, $seconds s measured each, after ${prewarm} s of warm-up per gateway start"
 timeout --kill-after=10 "$((max_minutes * 60))" python3 loadtest/bench/poll_cpu.py --work "$out" \
   --gateway "$ROOT/Gateway.Proxy/bin/Release/net10.0/Gateway.Proxy.dll" --tool "$ROOT/loadtest/LoadTest/bin/Release/net10.0/LoadTest.dll" \
-  --redis-port "$redis_port" "${variant_args[@]}" --rates "$rates" --rounds "$rounds" --seconds "$seconds" \
+  --redis-port "$redis_port" "${variant_args[@]}" --rates "$rates" --rounds "$rounds" --seconds "$seconds" --prewarm "$prewarm" \
   --gateway-cpu "$gateway_cpu" --aux-cpu "$aux_cpu" | tee "$out/table.md"
 log "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -185,6 +185,17 @@ def run_rate(args, gateway, variant, round_no, rate):
     }
 
 
+def prewarm(args, gateway, variant, round_no, rate):
+    """Drives the fresh gateway for --prewarm seconds so that the measured seconds find its code tiered up."""
+    out = os.path.join(args.work, f"{variant}-{round_no}-prewarm")
+    command = ["taskset", "-c", str(args.aux_cpu), "dotnet", args.tool, "--scenario", "status-storm",
+               "--target", gateway.url, "--event", "storm", "--sample", str(args.sample),
+               "--user-prefix", f"{variant}{round_no}w-", "--rate", str(rate), "--duration", str(args.prewarm),
+               "--out", out]
+    with open(out + ".log", "w", encoding="utf-8") as tool_log:
+        subprocess.run(command, stdout=tool_log, stderr=subprocess.STDOUT, timeout=args.prewarm + 240)
+
+
 def flush_redis(port):
     subprocess.run(["redis-cli", "-p", str(port), "FLUSHALL"], check=True, stdout=subprocess.DEVNULL, timeout=30)
 
@@ -199,14 +210,17 @@ def main():
     parser.add_argument("--rates", default="5000,10000")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--warm", type=int, default=10)
+    parser.add_argument("--warm", type=int, default=10, help="seconds at each rate before its measured seconds")
+    parser.add_argument("--prewarm", type=int, default=0,
+                        help="seconds at the highest rate right after each gateway starts, not measured (tiering, PGO)")
     parser.add_argument("--sample", type=int, default=5000)
     parser.add_argument("--gateway-cpu", type=int, default=0)
     parser.add_argument("--aux-cpu", type=int, default=1)
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
-    if not all(0 < r <= 50000 for r in rates) or not 1 <= args.rounds <= 20 or not 5 <= args.seconds <= 300:
-        raise SystemExit("rates in (0, 50000], rounds 1-20, seconds 5-300")
+    if not all(0 < r <= 50000 for r in rates) or not 1 <= args.rounds <= 20 or not 5 <= args.seconds <= 300 \
+            or not 0 <= args.prewarm <= 600:
+        raise SystemExit("rates in (0, 50000], rounds 1-20, seconds 5-300, prewarm 0-600")
 
     rows = []
     for round_no in range(1, args.rounds + 1):
@@ -214,6 +228,8 @@ def main():
             flush_redis(args.redis_port)
             gateway = Gateway(args, env, os.path.join(args.work, f"gateway-{name}-{round_no}.log"))
             try:
+                if args.prewarm:
+                    prewarm(args, gateway, name, round_no, max(rates))
                 for rate in rates:
                     row = run_rate(args, gateway, name, round_no, rate)
                     rows.append(row)
