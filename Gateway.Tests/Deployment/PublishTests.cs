@@ -46,6 +46,7 @@ public sealed class PublishTests(ITestOutputHelper output)
             var stored = Files(withStore);
             foreach (var expected in (string[])["Garnet.server.dll", "Tsavorite.core.dll", "KeraLua.dll", "runtimes/linux-x64/native/liblua54.so"])
                 Assert.Contains(expected, stored);
+            AssertThreadPoolDefaults(published);
 
             await AssertServesReadOnlyAsync(published, work);
         }
@@ -54,6 +55,19 @@ public sealed class PublishTests(ITestOutputHelper output)
             MakeWritable(work);
             Directory.Delete(work, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// The image runs the thread pool as measured in docs/BENCHMARKS.md (no hill climbing, no spin before a worker
+    /// sleeps): settings only a runtimeconfig.json carries, so a publish that dropped them would lose the gain silently.
+    /// </summary>
+    private static void AssertThreadPoolDefaults(string published)
+    {
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(published, "Gateway.Proxy.runtimeconfig.json")))!;
+        var properties = config["runtimeOptions"]!["configProperties"]!;
+        Assert.Equal("true", properties["System.Threading.ThreadPool.HillClimbing.Disable"]?.ToJsonString());
+        Assert.Equal("0", properties["System.Threading.ThreadPool.UnfairSemaphoreSpinLimit"]?.ToJsonString());
+        Assert.Equal("true", properties["System.GC.Server"]?.ToJsonString());
     }
 
     /// <summary>
