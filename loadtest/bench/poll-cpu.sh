@@ -2,7 +2,8 @@
 # The gateway's CPU per status poll at fixed rates (issue "Scale", target 3), as shipped beside variants given as
 # runtime or gateway settings, interleaved in rounds. See docs/BENCHMARKS.md, "Gateway CPU per status poll".
 #
-#   loadtest/bench/poll-cpu.sh       # ~8 minutes: 3 rounds, 5,000/s and 10,000/s, as shipped vs the spin-wait off
+#   loadtest/bench/poll-cpu.sh       # ~10 minutes: 3 rounds, 5,000/s and 10,000/s, as shipped vs the runtime's
+#                                    # thread-pool defaults (hill climbing on, spin limit 70), which it ships without
 #   POLLCPU_VARIANTS="shipped= wks=runtimeconfig:System.GC.Server=false" POLLCPU_RATES=2000,5000 loadtest/bench/poll-cpu.sh
 #
 # The gateway runs pinned to POLLCPU_GATEWAY_CPU (0) with DOTNET_PROCESSOR_COUNT=1 (one core's worth of threads,
@@ -15,7 +16,7 @@ ROOT=$PWD
 source "$ROOT/loadtest/lib.sh"
 log() { echo "[poll-cpu] $*" >&2; }
 
-variants=${POLLCPU_VARIANTS:-"shipped= spin0=runtimeconfig:System.Threading.ThreadPool.UnfairSemaphoreSpinLimit=0"}
+variants=${POLLCPU_VARIANTS:-"shipped= runtime-defaults=runtimeconfig:System.Threading.ThreadPool.HillClimbing.Disable=false,runtimeconfig:System.Threading.ThreadPool.UnfairSemaphoreSpinLimit=70"}
 rates=${POLLCPU_RATES:-5000,10000}
 rounds=${POLLCPU_ROUNDS:-3}
 seconds=${POLLCPU_SECONDS:-15}
