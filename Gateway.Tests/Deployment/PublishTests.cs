@@ -58,8 +58,9 @@ public sealed class PublishTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The image runs the thread pool as measured in docs/BENCHMARKS.md (no hill climbing, no spin before a worker
-    /// sleeps): settings only a runtimeconfig.json carries, so a publish that dropped them would lose the gain silently.
+    /// The image runs the thread pool and the tiered JIT as measured in docs/BENCHMARKS.md (no hill climbing, no spin
+    /// before a worker sleeps, hot code optimised at once): settings only a runtimeconfig.json carries, so a publish
+    /// that dropped them would lose the gain silently.
     /// </summary>
     private static void AssertThreadPoolDefaults(string published)
     {
@@ -67,6 +68,7 @@ public sealed class PublishTests(ITestOutputHelper output)
         var properties = config["runtimeOptions"]!["configProperties"]!;
         Assert.Equal("true", properties["System.Threading.ThreadPool.HillClimbing.Disable"]?.ToJsonString());
         Assert.Equal("0", properties["System.Threading.ThreadPool.UnfairSemaphoreSpinLimit"]?.ToJsonString());
+        Assert.Equal("0", properties["System.Runtime.TieredCompilation.CallCountingDelayMs"]?.ToJsonString());
         Assert.Equal("true", properties["System.GC.Server"]?.ToJsonString());
     }
 
