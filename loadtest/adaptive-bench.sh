@@ -64,11 +64,7 @@ for cmd in dotnet redis-server redis-cli python3 curl; do
   command -v "$cmd" >/dev/null || { echo "$0: needs $cmd" >&2; exit 1; }
 done
 
-log "building Release"
-for project in Gateway.Proxy samples/Gateway.SampleBackends loadtest/LoadTest; do
-  dotnet build "$project" -c Release -nologo -v q >"$RUN/logs/build-$(basename "$project").log" 2>&1 \
-    || { log "build failed: $project (see $RUN/logs)"; exit 1; }
-done
+build_release "$RUN/logs" Gateway.Proxy samples/Gateway.SampleBackends loadtest/LoadTest || exit 1
 GW_BIN=$ROOT/Gateway.Proxy/bin/Release/net10.0
 BE_DLL=$ROOT/samples/Gateway.SampleBackends/bin/Release/net10.0/Gateway.SampleBackends.dll
 TOOL=$ROOT/loadtest/LoadTest/bin/Release/net10.0/LoadTest.dll

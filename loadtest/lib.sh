@@ -1,5 +1,5 @@
-# Helpers the load-test scripts share (sourced, not run): loopback ports, waiting for a server, the --publish flag.
-# wait_http reports through the sourcing script's own log function.
+# Helpers the load-test scripts share (sourced, not run): loopback ports, waiting for a server, Release builds, the
+# --publish flag. wait_http and build_release report through the sourcing script's own log function.
 
 # A free TCP port on 127.0.0.1 (the kernel's pick; free when asked, taken by whoever binds it next).
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -10,6 +10,17 @@ wait_http() { # URL [SECONDS]
   until curl -fs -o /dev/null --max-time 2 "$1"; do
     (($(date +%s) < deadline)) || { log "not answering: $1"; return 1; }
     sleep 0.2
+  done
+}
+
+# Builds each PROJECT in Release, its output in LOG_DIR/build-<name>.log; logs and returns 1 at the first failure.
+build_release() { # LOG_DIR PROJECT...
+  local dir=$1 project
+  shift
+  log "building Release"
+  for project in "$@"; do
+    dotnet build "$project" -c Release -nologo -v q >"$dir/build-$(basename "$project").log" 2>&1 \
+      || { log "build failed: $project (see $dir)"; return 1; }
   done
 }
 

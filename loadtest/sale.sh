@@ -70,11 +70,7 @@ start_proc() { # NAME COMMAND...: in the background, logged, its pid in $PIDS fo
   echo "$name $!" >>"$PIDS"
 }
 
-log "building Release"
-for project in Gateway.Proxy samples/Gateway.SampleBackends loadtest/LoadTest; do
-  dotnet build "$project" -c Release -nologo -v q >"$RUN/logs/build-$(basename "$project").log" 2>&1 \
-    || { log "build failed: $project (see $RUN/logs)"; exit 1; }
-done
+build_release "$RUN/logs" Gateway.Proxy samples/Gateway.SampleBackends loadtest/LoadTest || exit 1
 GW_BIN=$ROOT/Gateway.Proxy/bin/Release/net10.0
 
 REDIS_PORT=$(free_port)

@@ -108,11 +108,7 @@ if ! command -v nginx >/dev/null; then
     || { log "could not install nginx-light (see $RUN/logs/apt.log)"; exit 1; }
 fi
 
-log "building Release"
-for project in Gateway.Proxy samples/Gateway.SampleBackends loadtest/LoadTest loadtest/SoakReport; do
-  dotnet build "$project" -c Release -nologo -v q >"$RUN/logs/build-$(basename "$project").log" 2>&1 \
-    || { log "build failed: $project (see $RUN/logs)"; exit 1; }
-done
+build_release "$RUN/logs" Gateway.Proxy samples/Gateway.SampleBackends loadtest/LoadTest loadtest/SoakReport || exit 1
 GW_BIN=$ROOT/Gateway.Proxy/bin/Release/net10.0
 BE_DLL=$ROOT/samples/Gateway.SampleBackends/bin/Release/net10.0/Gateway.SampleBackends.dll
 TOOL=$ROOT/loadtest/LoadTest/bin/Release/net10.0/LoadTest.dll
