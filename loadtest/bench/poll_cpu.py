@@ -2,14 +2,15 @@
 """Driver of loadtest/bench/poll-cpu.sh: the gateway's CPU per status poll at fixed rates, variants side by side.
 
   poll_cpu.py --work DIR --gateway DLL --tool DLL --redis-port P --variant NAME=[VAR=VALUE,...] [--variant ...]
-              [--rates R,R,...] [--rounds N] [--seconds S] [--warm S] [--sample N]
+              [--rates R,R,...] [--rounds N] [--seconds S] [--warm S] [--prewarm S] [--sample N]
               [--gateway-cpu C] [--aux-cpu C]
 
 Per round, per variant (interleaved, so every variant sees the same minutes of a shared machine): Redis is
 emptied, a gateway starts pinned to the gateway CPU with one core's worth of threads (DOTNET_PROCESSOR_COUNT=1,
 as in the shared yardstick) and the variant's settings, and for every rate the load tool (pinned to the aux CPU,
 beside Redis) joins --sample people into a room that admits nobody and polls their status at that rate, open
-model. A sampler reads the gateway's utime+stime (/proc/<pid>/stat) four times a second; the tool's timeline
+model; with --prewarm, the fresh gateway is first driven at the highest rate for that long (its own --sample
+people join too, so the measured rates see that many more in line). A sampler reads the gateway's utime+stime (/proc/<pid>/stat) four times a second; the tool's timeline
 (one row per second, with its Unix time) says which seconds were at the rate. The gateway's CPU over those
 seconds, after --warm seconds, divided by the polls completed in them is its CPU per poll; the joins, the start-up
 and the JIT are outside the window. Prints a Markdown table of the medians over the rounds (and their spread);
@@ -193,7 +194,10 @@ def prewarm(args, gateway, variant, round_no, rate):
                "--user-prefix", f"{variant}{round_no}w-", "--rate", str(rate), "--duration", str(args.prewarm),
                "--out", out]
     with open(out + ".log", "w", encoding="utf-8") as tool_log:
-        subprocess.run(command, stdout=tool_log, stderr=subprocess.STDOUT, timeout=args.prewarm + 240)
+        code = subprocess.run(command, stdout=tool_log, stderr=subprocess.STDOUT, timeout=args.prewarm + 240).returncode
+    if code != 0:
+        # A failed warm-up would pass a cold gateway off as a warm one.
+        raise SystemExit(f"{out}: the warm-up run failed (tool exit code {code}); see {out}.log")
 
 
 def flush_redis(port):

@@ -48,7 +48,6 @@ def redis_cpu(snap):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run", required=True)
-    parser.add_argument("--window", type=float, required=True)
     parser.add_argument("--used-before", type=int, default=0)
     parser.add_argument("--arrivals", type=float, required=True)
     parser.add_argument("--seconds", type=int, required=True)
@@ -70,10 +69,16 @@ def main():
             failed[(code, kind(route))] = failed.get((code, kind(route)), 0) + count
     total = sum(by_kind.values())
     room_start, room_end = env_file(os.path.join(run, "room-start.env")), env_file(os.path.join(run, "room-end.env"))
+    # A snapshot that could not read the gateway or Redis would turn every figure below into nonsense: say so and stop.
+    missing = [what for what, bad in (("the gateway's request counts (metrics-*.txt)", total == 0),
+                                      ("Redis INFO (snap-*.json)", not start.get("redis") or not end.get("redis")),
+                                      ("the room's places (room-end.env)", room_end.get("places", 0) == 0)) if bad]
+    if missing:
+        raise SystemExit(f"{run}: no figures: could not read {', '.join(missing)}")
 
     print(f"# The sale on this machine\n")
     print(f"{args.arrivals:,.0f} people/s arriving for {args.seconds} s, the room letting {args.refill:,.0f}/s in. "
-          f"Window: the last {seconds:.1f} s of the arrivals; the line {room_start.get('waiting', 0):,} -> "
+          f"Window: {seconds:.1f} s up to 3 s before the arrivals end; the line {room_start.get('waiting', 0):,} -> "
           f"{room_end.get('waiting', 0):,} waiting, {room_end.get('active', 0):,} admitted holding a token, "
           f"{room_end.get('places', 0):,} places in all at its end. "
           f"Machine load average {start['machine']['loadavg'][0]:.2f} -> {end['machine']['loadavg'][0]:.2f}.\n")
@@ -87,7 +92,7 @@ def main():
     print(f"| **all** | {total:,.0f} | **{total / seconds:,.0f}** | {sum(failed.values()):,.0f} |\n")
 
     machine = (end["machine"]["busy_s"] - start["machine"]["busy_s"]) / seconds
-    print("| process | cores (of 2) | CPU per gateway request, us | RSS at the end, MiB |")
+    print(f"| process | cores (of {os.cpu_count()}) | CPU per gateway request, us | RSS at the end, MiB |")
     print("|---|---|---|---|")
     ours = 0.0
     for name, p in end["processes"].items():
@@ -102,7 +107,7 @@ def main():
     redis_s = redis_cpu(end) - redis_cpu(start)
     status = by_kind.get("status", 0)
     used = int(end["redis"]["info"]["used_memory"])
-    places = max(room_end.get("places", 0), 1)
+    places = room_end["places"]
     print(f"- Redis: {redis_s / seconds:.2f} cores (`INFO cpu`), **{redis_s * 1e6 / max(status, 1):.1f} us per status poll** "
           f"if it all went to them ({redis_s * 1e6 / max(total, 1):.1f} us per request); used_memory {used / 1048576:,.0f} MiB, "
           f"**{(used - args.used_before) / places:,.0f} bytes per place** ({places:,} places).")
