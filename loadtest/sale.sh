@@ -108,7 +108,7 @@ snapshot() { # NAME: processes' CPU and RSS, Redis INFO, the gateway's request c
     "$(rcli ZCARD "wr:{$ROOM}:act")" >"$RUN/room-$1.env"
 }
 
-log "the sale: $ARRIVALS people/s for $SECONDS_OF_ARRIVALS s, $REFILL admissions/s; measuring the last $WINDOW s"
+log "the sale: $ARRIVALS people/s for $SECONDS_OF_ARRIVALS s, $REFILL admissions/s; measuring $WINDOW s ending 3 s before the arrivals do"
 start_proc tool env "${TOOL_ENV[@]}" dotnet "$ROOT/loadtest/LoadTest/bin/Release/net10.0/LoadTest.dll" --scenario backend-pace --target "$GW" \
   --event "$ROOM" --user-prefix "sale-$(date +%s)-" --arrivals "$ARRIVALS" --duration "$SECONDS_OF_ARRIVALS" \
   --backend-stats "http://127.0.0.1:$RES_PORT,http://127.0.0.1:$INV_PORT,http://127.0.0.1:$PAY_PORT" \
