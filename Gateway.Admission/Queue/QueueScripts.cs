@@ -2,8 +2,8 @@ namespace Gateway.Admission.Queue;
 
 /// <summary>
 /// The queue's Lua scripts: each is the header generated from <see cref="ScriptLayout"/>, then
-/// <c>common.lua</c>, then its own file (embedded resources next to this file). StackExchange.Redis sends
-/// them by EVALSHA once loaded and re-sends on NOSCRIPT (e.g. after a restart).
+/// <c>common.lua</c>, then its own file (embedded resources next to this file). The store runs them by
+/// <c>EVALSHA</c> and sends the text once when the server does not know it (see <see cref="RedisQueueStore"/>).
 /// </summary>
 internal sealed class QueueScripts
 {
@@ -11,7 +11,7 @@ internal sealed class QueueScripts
     {
         Clock = clock;
         var common = Read("common.lua");
-        string Build(ScriptSpec spec) => ScriptLayout.Header(spec, clock) + common + "\n" + Read(spec.Name + ".lua");
+        StoreScript Build(ScriptSpec spec) => new(ScriptLayout.Header(spec, clock) + common + "\n" + Read(spec.Name + ".lua"));
         Join = Build(ScriptLayout.Join);
         Status = Build(ScriptLayout.Status);
         Enter = Build(ScriptLayout.Enter);
@@ -32,19 +32,19 @@ internal sealed class QueueScripts
 
     public ScriptClock Clock { get; }
 
-    public string Join { get; }
+    public StoreScript Join { get; }
 
-    public string Status { get; }
+    public StoreScript Status { get; }
 
-    public string Enter { get; }
+    public StoreScript Enter { get; }
 
-    public string Leave { get; }
+    public StoreScript Leave { get; }
 
-    public string Revoke { get; }
+    public StoreScript Revoke { get; }
 
-    public string Tick { get; }
+    public StoreScript Tick { get; }
 
-    public string Adapt { get; }
+    public StoreScript Adapt { get; }
 
     /// <summary>The hand-written source of one script file (no header), for the layout test.</summary>
     internal static string Read(string name)

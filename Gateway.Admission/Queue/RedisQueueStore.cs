@@ -265,7 +265,7 @@ internal sealed class RedisQueueStore : IQueueStore
 
     private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
-    private async Task<RedisResult[]> RunAsync(string operation, string script, Room room, params object[] own)
+    private async Task<RedisResult[]> RunAsync(string operation, StoreScript script, Room room, params object[] own)
     {
         var common = room.ScriptArguments;
         var args = new RedisValue[common.Length + own.Length];
@@ -287,13 +287,32 @@ internal sealed class RedisQueueStore : IQueueStore
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var result = (RedisResult[])(await _connection.Database.ScriptEvaluateAsync(script, room.Keys.All, args))!;
+            var result = (RedisResult[])(await EvaluateAsync(operation, script, room.Keys.All, args))!;
             _metrics.StoreCall(operation, Stopwatch.GetElapsedTime(started).TotalSeconds);
             return result;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or InvalidOperationException)
         {
             throw Failed(operation, room, activity, ex);
+        }
+    }
+
+    /// <summary>
+    /// <c>EVALSHA</c> by the script's own hash. A server that does not know the script (a restart, a failover, a new
+    /// cluster node, <c>SCRIPT FLUSH</c>) answers <c>NOSCRIPT</c> without running anything; the script then goes by
+    /// text once, which loads it there (the client loads it and runs it by <c>EVALSHA</c>).
+    /// </summary>
+    private async Task<RedisResult> EvaluateAsync(string operation, StoreScript script, RedisKey[] keys, RedisValue[] args)
+    {
+        var database = _connection.Database;
+        try
+        {
+            return await database.ScriptEvaluateAsync(script.Sha1, keys, args);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            Log.StoreScriptLoaded(_logger, operation);
+            return await database.ScriptEvaluateAsync(script.Text, keys, args);
         }
     }
 

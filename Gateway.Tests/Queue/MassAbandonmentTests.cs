@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using Gateway.Admission.Queue;
 using Gateway.Admission.Rooms;
 using Gateway.Admission.Tokens;
@@ -46,8 +44,8 @@ public sealed class MassAbandonmentTests(RedisStoreFixture fixture) : IClassFixt
             dropped += (await fixture.Store.TickAsync(room, tick)).Dropped;
         }
 
-        var statusSha = Sha(QueueScripts.StoreClock.Status);
-        var tickSha = Sha(QueueScripts.StoreClock.Tick);
+        var statusSha = QueueScripts.StoreClock.Status.Hex;
+        var tickSha = QueueScripts.StoreClock.Tick.Hex;
         var entries = (RedisResult[])(await server.ExecuteAsync("SLOWLOG", "GET", "-1"))!;
         var statusMicros = new List<long>();
         var tickMicros = new List<long>();
@@ -109,9 +107,4 @@ public sealed class MassAbandonmentTests(RedisStoreFixture fixture) : IClassFixt
         }
         await db.HashSetAsync(room.Keys[RoomKey.Meta], "seq", Abandoned);
     }
-
-    // SHA-1 names a script in Redis (EVALSHA); it identifies, it does not protect.
-#pragma warning disable CA5350
-    private static string Sha(string script) => Convert.ToHexStringLower(SHA1.HashData(Encoding.UTF8.GetBytes(script)));
-#pragma warning restore CA5350
 }

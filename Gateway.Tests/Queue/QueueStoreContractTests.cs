@@ -2,6 +2,7 @@ using Gateway.Admission.Queue;
 using Gateway.Admission.Rooms;
 using Gateway.Admission.Tokens;
 using Gateway.Tests.Infrastructure;
+using StackExchange.Redis;
 
 namespace Gateway.Tests.Queue;
 
@@ -493,6 +494,31 @@ public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where 
         await Store.JoinAsync(room, new JoinRequest(WaitingTokens.NewPlaceId(), "c:d", null, "192.0.2.4", 0, 0, 0, "ch-1", DateTimeOffset.UtcNow.AddMinutes(1))); // replayed: refused
 
         Assert.Equal(3, (await TickAsync(room)).JoinsTotal);
+    }
+
+    [Fact]
+    public async Task Scripts_FlushedFromTheServer_AreLoadedAgainAndRunOnce()
+    {
+        var room = fixture.NewRoom(capacity: 1);
+        // The server holding the room (on a cluster, its slot's master): the scripts run there.
+        var server = fixture.Database.Multiplexer.GetServer(room.Keys.All[0]);
+        await JoinAsync(room, "head");
+        var waiting = await JoinAsync(room, "a");
+        Assert.Equal(1, (await StatusAsync(room, waiting.Id)).Position);
+        var scripts = QueueScripts.StoreClock;
+        Assert.True(await server.ScriptExistsAsync(scripts.Status.Sha1));
+
+        // A restart, a failover or SCRIPT FLUSH: the server no longer knows the scripts the gateway runs by EVALSHA.
+        await server.ExecuteAsync("SCRIPT", "FLUSH");
+        Assert.False(await server.ScriptExistsAsync(scripts.Status.Sha1));
+        Assert.Equal(1, (await StatusAsync(room, waiting.Id)).Position);
+        var second = await JoinAsync(room, "b");
+
+        // Created, not found: the refused EVALSHA ran nothing, so the join ran once.
+        Assert.Equal(JoinOutcome.Joined, second.Outcome);
+        Assert.Equal(2, second.Place.Position);
+        Assert.True(await server.ScriptExistsAsync(scripts.Status.Sha1));
+        Assert.True(await server.ScriptExistsAsync(scripts.Join.Sha1));
     }
 }
 

@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Security.Cryptography;
-using System.Text;
 using Gateway.Admission.Queue;
 using Gateway.Admission.Rooms;
 using StackExchange.Redis;
@@ -35,8 +33,8 @@ internal sealed class RedisProbe
         var scripts = QueueScripts.StoreClock;
         _scriptBySha = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            [Sha(scripts.Join)] = "join", [Sha(scripts.Status)] = "status", [Sha(scripts.Enter)] = "enter",
-            [Sha(scripts.Leave)] = "leave", [Sha(scripts.Revoke)] = "revoke", [Sha(scripts.Tick)] = "tick",
+            [scripts.Join.Hex] = "join", [scripts.Status.Hex] = "status", [scripts.Enter.Hex] = "enter",
+            [scripts.Leave.Hex] = "leave", [scripts.Revoke.Hex] = "revoke", [scripts.Tick.Hex] = "tick",
         };
     }
 
@@ -118,11 +116,6 @@ internal sealed class RedisProbe
 
     internal static string Info(string raw, string field) =>
         raw.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith(field + ":", StringComparison.Ordinal))[(field.Length + 1)..];
-
-    // EVALSHA names a script by its SHA-1 (Redis's choice, not a security use).
-#pragma warning disable CA5350
-    private static string Sha(string script) => Convert.ToHexStringLower(SHA1.HashData(Encoding.UTF8.GetBytes(script)));
-#pragma warning restore CA5350
 }
 
 /// <summary>Script calls during the measurement: all of them (INFO commandstats), and those of 1 ms or more on the room (SLOWLOG).</summary>
