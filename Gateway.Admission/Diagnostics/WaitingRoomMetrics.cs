@@ -29,6 +29,7 @@ internal sealed class WaitingRoomMetrics : IDisposable
     private readonly Counter<long> _storeErrors;
     private readonly Histogram<double> _storeDuration;
     private readonly Histogram<long> _position;
+    private readonly Histogram<long> _statusBatch;
     private readonly Histogram<double> _etaAccuracy;
     private readonly Counter<long> _revocations;
     private readonly Counter<long> _adminChanges;
@@ -53,6 +54,8 @@ internal sealed class WaitingRoomMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] });
         _position = _meter.CreateHistogram<long>("waitingroom.queue.position", description: "Positions reported to waiting users.",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 10, 100, 1_000, 10_000, 50_000, 100_000, 300_000, 1_000_000] });
+        _statusBatch = _meter.CreateHistogram<long>("waitingroom.status.batch", unit: "{poll}", description: "Status polls per store call (one script call per batch), by room.",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
         _etaAccuracy = _meter.CreateHistogram<double>("waitingroom.eta.accuracy", unit: "1", description: "Per admitted user: max(0, 1 - |first ETA - actual wait| / actual wait).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 1] });
         _revocations = _meter.CreateCounter<long>("waitingroom.revocations", description: "Admissions ended before their expiry, by source (admin, origin, leave).");
@@ -116,6 +119,8 @@ internal sealed class WaitingRoomMetrics : IDisposable
     public void StoreCall(string operation, double seconds) => _storeDuration.Record(seconds, Tag("operation", operation));
 
     public void StoreError(string operation) => _storeErrors.Add(1, Tag("operation", operation));
+
+    public void StatusBatch(string room, int polls) => _statusBatch.Record(polls, Tag("room", room));
 
     public void Position(string room, long position) => _position.Record(position, Tag("room", room));
 

@@ -25,6 +25,13 @@ public sealed class StoreOptions
     /// </summary>
     public PositionIndex PositionIndex { get; set; } = PositionIndex.Auto;
 
+    /// <summary>
+    /// How long the first status poll of a batch waits for others to join it before the batch goes to the store
+    /// (one script call for up to 256 polls of a room). Adds at most this much to a poll's answer; 0 sends each
+    /// poll at once when fewer than two batches of its room are in flight. Read at start-up.
+    /// </summary>
+    public TimeSpan StatusBatchWindow { get; set; } = TimeSpan.FromMilliseconds(2);
+
     /// <summary>Main-log memory of the embedded store (Garnet size syntax, e.g. 512m).</summary>
     public string EmbeddedMemory { get; set; } = "512m";
 

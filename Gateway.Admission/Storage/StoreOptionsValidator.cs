@@ -14,6 +14,8 @@ internal sealed class StoreOptionsValidator : IValidateOptions<StoreOptions>
             errors.Add($"Store:ConnectTimeout is {options.ConnectTimeout}; it must be between 00:00:00.001 and 00:01:00 (e.g. 00:00:02).");
         if (options.ReadinessTimeout <= TimeSpan.Zero || options.ReadinessTimeout > TimeSpan.FromSeconds(30))
             errors.Add($"Store:ReadinessTimeout is {options.ReadinessTimeout}; it must be between 00:00:00.001 and 00:00:30 (e.g. 00:00:00.5).");
+        if (options.StatusBatchWindow < TimeSpan.Zero || options.StatusBatchWindow > TimeSpan.FromMilliseconds(100))
+            errors.Add($"Store:StatusBatchWindow is {options.StatusBatchWindow}; it must be between 00:00:00 (no wait) and 00:00:00.1 (e.g. 00:00:00.002).");
         if (!Enum.IsDefined(options.PositionIndex))
             errors.Add($"Store:PositionIndex is {options.PositionIndex}; use Auto, SortedSetRank or Tree.");
         if (!string.IsNullOrWhiteSpace(options.ConnectionString))

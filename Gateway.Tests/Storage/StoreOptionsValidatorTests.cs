@@ -25,6 +25,8 @@ public sealed class StoreOptionsValidatorTests
     [InlineData("Store:OperationTimeout", "00:01:00", "Store:OperationTimeout is 00:01:00;", "(e.g. 00:00:01)")]
     [InlineData("Store:ConnectTimeout", "00:02:00", "Store:ConnectTimeout is 00:02:00;", "(e.g. 00:00:02)")]
     [InlineData("Store:ReadinessTimeout", "00:00:00", "Store:ReadinessTimeout is 00:00:00;", "(e.g. 00:00:00.5)")]
+    [InlineData("Store:StatusBatchWindow", "-00:00:00.001", "Store:StatusBatchWindow is -00:00:00.0010000;", "(e.g. 00:00:00.002)")]
+    [InlineData("Store:StatusBatchWindow", "00:00:01", "Store:StatusBatchWindow is 00:00:01;", "(e.g. 00:00:00.002)")]
     [InlineData("Store:PositionIndex", "7", "Store:PositionIndex is 7;", "use Auto, SortedSetRank or Tree.")]
     [InlineData("ConnectionStrings:Redis", "redis.internal:6379,ssl=maybe", "ConnectionStrings:Redis is not a StackExchange.Redis configuration string (", "e.g. \"redis.internal:6379,password=...,ssl=true\"")]
     public void ABadValue_FailsWithOneMessage_NamingItsKeyAndWhatToWrite(string key, string value, string failure, string fix)

@@ -76,7 +76,8 @@ internal sealed class Simulation : IDisposable
         _metrics = new WaitingRoomMetrics(meterFactory);
 
         var queueStore = RedisQueueStore.WithArgumentClock(store.Connection, _metrics, NullLogger<RedisQueueStore>.Instance, _clock);
-        var storeOptions = Microsoft.Extensions.Options.Options.Create(new Gateway.Admission.Storage.StoreOptions { ConnectionString = store.IsEmbedded ? null : "redis" });
+        // No batch window: its timer would wait on the simulation's clock, which moves only between events.
+        var storeOptions = Microsoft.Extensions.Options.Options.Create(new Gateway.Admission.Storage.StoreOptions { ConnectionString = store.IsEmbedded ? null : "redis", StatusBatchWindow = TimeSpan.Zero });
         _rooms = new RoomRegistry(_options, storeOptions);
         _keys = new KeyRing(_options, NullLogger<KeyRing>.Instance);
         _limits = new ClientRateLimits(_options, _clock);
@@ -86,7 +87,7 @@ internal sealed class Simulation : IDisposable
             var snapshots = new RoomSnapshots();
             var revoked = new RevokedAdmissions(_clock);
             _instances[i] = new Instance(
-                new QueueService(queueStore, new StatusBatcher(queueStore), new WaitingTokens(_keys), new AdmissionTokens(_keys, _clock), new CallerIdentity(_keys),
+                new QueueService(queueStore, new StatusBatcher(queueStore, _metrics, _clock, storeOptions), new WaitingTokens(_keys), new AdmissionTokens(_keys, _clock), new CallerIdentity(_keys),
                     revoked, snapshots, _limits, _options, _metrics, _clock, NullLogger<QueueService>.Instance),
                 snapshots,
                 new RoomMaintenance(queueStore, _rooms, snapshots, revoked, _metrics, _options, _clock, NullLogger<RoomMaintenance>.Instance));
