@@ -5,6 +5,7 @@
 #   loadtest/bench/poll-cpu.sh       # ~10 minutes: 3 rounds, 5,000/s and 10,000/s, as shipped vs the runtime's
 #                                    # thread-pool defaults (hill climbing on, spin limit 70), which it ships without
 #   POLLCPU_VARIANTS="shipped= wks=runtimeconfig:System.GC.Server=false" POLLCPU_RATES=2000,5000 loadtest/bench/poll-cpu.sh
+#   POLLCPU_VARIANTS="shipped= before=build=/work/before" loadtest/bench/poll-cpu.sh   # beside another checkout's build
 #
 # The gateway runs pinned to POLLCPU_GATEWAY_CPU (0) with DOTNET_PROCESSOR_COUNT=1 (one core's worth of threads,
 # as in ../shared/bench/run.sh); redis-server and the load tool share POLLCPU_AUX_CPU (1). Installs redis-server with
@@ -31,6 +32,15 @@ mkdir -p "$out"
 log "building (Release); runs go to $out"
 dotnet build Proxy.sln -c Release -nologo -v q -clp:ErrorsOnly >"$out/build.log" 2>&1 || { tail -20 "$out/build.log" >&2; exit 1; }
 dotnet build loadtest/LoadTest -c Release -nologo -v q -clp:ErrorsOnly >>"$out/build.log" 2>&1 || { tail -20 "$out/build.log" >&2; exit 1; }
+for v in $variants; do
+  IFS=, read -ra pairs <<<"${v#*=}"
+  for pair in "${pairs[@]}"; do
+    if [[ $pair == build=* ]]; then
+      log "building ${pair#build=} (Release)"
+      dotnet build "${pair#build=}/Gateway.Proxy" -c Release -nologo -v q -clp:ErrorsOnly >>"$out/build.log" 2>&1 || { tail -20 "$out/build.log" >&2; exit 1; }
+    fi
+  done
+done
 
 redis_port=$(free_port)
 taskset -c "$aux_cpu" redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >"$out/redis.log" 2>&1 &

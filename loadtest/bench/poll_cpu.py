@@ -38,11 +38,15 @@ def log(message):
 
 
 RUNTIMECONFIG = "runtimeconfig:"
+# build=DIR: the variant runs the Release build of another checkout (an A/B of two commits in the same rounds).
+BUILD = "build"
+GATEWAY_IN_CHECKOUT = os.path.join("Gateway.Proxy", "bin", "Release", "net10.0", "Gateway.Proxy.dll")
 
 
 def parse_variant(text):
-    """NAME=VAR=VALUE,... where VAR is an environment variable, or runtimeconfig:PROPERTY for a runtimeconfig.json
-    property (the runtime reads some knobs only there: the thread pool's spin limit is one)."""
+    """NAME=VAR=VALUE,... where VAR is an environment variable, runtimeconfig:PROPERTY for a runtimeconfig.json
+    property (the runtime reads some knobs only there: the thread pool's spin limit is one), or build=DIR for the
+    gateway built in another checkout (poll-cpu.sh builds it)."""
     name, _, pairs = text.partition("=")
     env = {}
     for pair in filter(None, pairs.split(",")):
@@ -76,15 +80,18 @@ class Gateway:
             "WaitingRoom__PollsPerClientPerMinute": "0",
             "WaitingRoom__JoinsPerClientPerMinute": "0",
         })
-        env.update({k: v for k, v in env_extra.items() if not k.startswith(RUNTIMECONFIG)})
+        env.update({k: v for k, v in env_extra.items() if not k.startswith(RUNTIMECONFIG) and k != BUILD})
+        dll = os.path.join(env_extra[BUILD], GATEWAY_IN_CHECKOUT) if BUILD in env_extra else args.gateway
+        if not os.path.isfile(dll):
+            raise SystemExit(f"{dll} does not exist: build it (dotnet build Gateway.Proxy -c Release)")
         command = ["taskset", "-c", str(args.gateway_cpu), "dotnet"]
         properties = {k[len(RUNTIMECONFIG):]: v for k, v in env_extra.items() if k.startswith(RUNTIMECONFIG)}
         if properties:
-            command += ["exec", "--runtimeconfig", runtimeconfig_with(args, properties, log_path + ".runtimeconfig.json")]
+            command += ["exec", "--runtimeconfig", runtimeconfig_with(dll, properties, log_path + ".runtimeconfig.json")]
         self.log = open(log_path, "w", encoding="utf-8")
         self.process = subprocess.Popen(
-            command + [os.path.basename(args.gateway), "--urls", self.url],
-            cwd=os.path.dirname(args.gateway), env=env, stdout=self.log, stderr=subprocess.STDOUT)
+            command + [os.path.basename(dll), "--urls", self.url],
+            cwd=os.path.dirname(dll), env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 90
         while time.time() < deadline:
             if self.process.poll() is not None:
@@ -113,9 +120,9 @@ class Gateway:
         self.log.close()
 
 
-def runtimeconfig_with(args, properties, path):
+def runtimeconfig_with(dll, properties, path):
     """A copy of the gateway's runtimeconfig.json with PROPERTIES set (numbers and booleans as JSON values)."""
-    with open(os.path.splitext(args.gateway)[0] + ".runtimeconfig.json", encoding="utf-8") as f:
+    with open(os.path.splitext(dll)[0] + ".runtimeconfig.json", encoding="utf-8") as f:
         config = json.load(f)
     target = config["runtimeOptions"].setdefault("configProperties", {})
     for key, value in properties.items():
