@@ -87,6 +87,7 @@ internal static partial class Log
 
     [LoggerMessage(46, LogLevel.Information, "The store did not know the {Operation} script (a restart, a failover or SCRIPT FLUSH); it was sent by text and loaded")]
     public static partial void StoreScriptLoaded(ILogger logger, string operation);
+
     [LoggerMessage(22, LogLevel.Information, "Room {Room}: adaptive rate {Action} {From:F2} -> {To:F2} admissions/s (used {Used:F2}/s; {Evidence})")]
     public static partial void AdaptiveRateChanged(ILogger logger, string room, string action, double from, double to, double used, string evidence);
 

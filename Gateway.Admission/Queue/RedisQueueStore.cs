@@ -311,8 +311,9 @@ internal sealed class RedisQueueStore : IQueueStore
         }
         catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
         {
+            var result = await database.ScriptEvaluateAsync(script.Text, keys, args);
             Log.StoreScriptLoaded(_logger, operation);
-            return await database.ScriptEvaluateAsync(script.Text, keys, args);
+            return result;
         }
     }
 

@@ -48,7 +48,7 @@ internal sealed class StatusBatcher : IDisposable
             line.Waiting.Add(pending);
             if (line.InFlight < MaxInFlight)
             {
-                if (_window <= TimeSpan.Zero || line.Waiting.Count >= MaxBatch)
+                if (_window <= TimeSpan.Zero || line.Waiting.Count >= MaxBatch || line.Closed)
                 {
                     line.Gathering = false;
                     line.InFlight++;
@@ -62,63 +62,81 @@ internal sealed class StatusBatcher : IDisposable
             }
         }
         if (send is not null)
-            _ = SendAsync(line, send);
+            Send(line, send);
         return pending.Completion.Task;
     }
 
+    /// <summary>Stops the timers; what is gathering goes now, and later polls go at once (none waits for a timer).</summary>
     public void Dispose()
     {
         foreach (var line in _rooms.Values)
+        {
+            lock (line)
+                line.Closed = true;
             line.Timer.Dispose();
+            WindowClosed(line);
+        }
     }
 
     /// <summary>The window closed: what gathered goes, unless a full batch or a returning one already took it.</summary>
     private void WindowClosed(RoomLine line)
     {
-        List<Pending>? send = null;
+        List<Pending> send;
         lock (line)
         {
             if (!line.Gathering)
                 return;
             line.Gathering = false;
-            if (line.Waiting.Count == 0 || line.InFlight >= MaxInFlight)
-                return; // a batch in flight takes what is waiting when it returns
+            if (line.Waiting.Count == 0)
+                return; // a returning batch took them
+            // A window opens only with a slot free, and nothing takes one while it is open.
             line.InFlight++;
             send = line.Take();
         }
-        _ = SendAsync(line, send);
+        Send(line, send);
+    }
+
+    /// <summary>
+    /// Sends a batch in the context of its first poll, whatever thread sends it (a timer, a returning batch): its
+    /// store span is a child of that poll's request, its log lines carry that trace (docs/OBSERVABILITY.md).
+    /// </summary>
+    private void Send(RoomLine line, List<Pending> batch)
+    {
+        if (batch[0].Context is { } context)
+            ExecutionContext.Run(context, static state => { var (batcher, l, b) = ((StatusBatcher, RoomLine, List<Pending>))state!; _ = batcher.SendAsync(l, b); }, (this, line, batch));
+        else
+            _ = SendAsync(line, batch);
     }
 
     private async Task SendAsync(RoomLine line, List<Pending> batch)
     {
-        while (true)
+        Room room;
+        lock (line)
+            room = line.Room!;
+        try
         {
-            Room room;
-            lock (line)
-                room = line.Room!;
             _metrics.StatusBatch(room.Id, batch.Count);
-            try
-            {
-                var reply = await _store.StatusAsync(room, batch.ConvertAll(p => p.PlaceId));
-                for (var i = 0; i < batch.Count; i++)
-                    batch[i].Completion.TrySetResult((reply.Now, reply.TokensAvailable, reply.Places[i]));
-            }
-            catch (Exception ex)
-            {
-                foreach (var pending in batch)
-                    pending.Completion.TrySetException(ex);
-            }
-            lock (line)
-            {
-                // What gathered during the round trip has waited at least as long as a window: it goes now.
-                if (line.Waiting.Count == 0)
-                {
-                    line.InFlight--;
-                    return;
-                }
-                batch = line.Take();
-            }
+            var reply = await _store.StatusAsync(room, batch.ConvertAll(p => p.PlaceId));
+            for (var i = 0; i < batch.Count; i++)
+                batch[i].Completion.TrySetResult((reply.Now, reply.TokensAvailable, reply.Places[i]));
         }
+        catch (Exception ex)
+        {
+            foreach (var pending in batch)
+                pending.Completion.TrySetException(ex);
+        }
+        List<Pending> next;
+        lock (line)
+        {
+            // What gathered during the round trip has waited at least as long as a window: it goes now, in this slot.
+            if (line.Waiting.Count == 0)
+            {
+                line.InFlight--;
+                return;
+            }
+            next = line.Take();
+        }
+        Send(line, next);
     }
 
     private sealed class RoomLine
@@ -126,7 +144,17 @@ internal sealed class StatusBatcher : IDisposable
         public RoomLine(StatusBatcher batcher)
         {
             Batcher = batcher;
-            Timer = batcher._time.CreateTimer(static state => ((RoomLine)state!).Batcher.WindowClosed((RoomLine)state!), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            // Without the creating request's ExecutionContext: a timer would otherwise carry the first poll's Activity
+            // and logging scope into every batch it ever sends; each batch runs in its first poll's context instead.
+            var flow = ExecutionContext.IsFlowSuppressed() ? (AsyncFlowControl?)null : ExecutionContext.SuppressFlow();
+            try
+            {
+                Timer = batcher._time.CreateTimer(static state => ((RoomLine)state!).Batcher.WindowClosed((RoomLine)state!), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            }
+            finally
+            {
+                flow?.Undo();
+            }
         }
 
         public StatusBatcher Batcher { get; }
@@ -142,6 +170,9 @@ internal sealed class StatusBatcher : IDisposable
 
         /// <summary>A window is open (its timer armed). Call under the lock.</summary>
         public bool Gathering { get; set; }
+
+        /// <summary>The batcher is disposed: polls go at once. Call under the lock.</summary>
+        public bool Closed { get; set; }
 
         /// <summary>Up to <see cref="MaxBatch"/> of the waiting polls, oldest first. Call under the lock.</summary>
         public List<Pending> Take()
@@ -161,6 +192,9 @@ internal sealed class StatusBatcher : IDisposable
     private sealed class Pending(string placeId)
     {
         public string PlaceId { get; } = placeId;
+
+        /// <summary>The poll's request context (a reference, not a copy; null when flow is suppressed).</summary>
+        public ExecutionContext? Context { get; } = ExecutionContext.Capture();
 
         // Completed inline by the batch's continuation: the awaiting requests resume on that thread one after
         // another, each finishing with a short non-blocking response write (no extra thread-pool hop per poll).

@@ -6,7 +6,7 @@ namespace Gateway.Admission.Queue;
 /// <summary>
 /// One queue script: its text and the SHA-1 by which the store knows it once loaded (<c>EVALSHA</c>). The hash is
 /// computed here, once: the client's by-text call looks the whole text up in its script cache on every call,
-/// which hashed its ~15 KB (UTF-16: twice that) per call (6.6% of the gateway's CPU at 5,000 polls/s, docs/BENCHMARKS.md).
+/// which hashed its ~15 KB (UTF-16: twice that) per call (6.7% of the gateway's CPU at 5,000 polls/s, docs/BENCHMARKS.md).
 /// </summary>
 internal sealed class StoreScript
 {

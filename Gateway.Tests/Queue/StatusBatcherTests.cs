@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Gateway.Admission.Diagnostics;
 using Gateway.Admission.Queue;
@@ -129,6 +130,61 @@ public sealed class StatusBatcherTests : IDisposable
         Assert.InRange(store.MostInFlight, 1, 2);
     }
 
+    [Fact]
+    public async Task AWindowOpenedWhileABatchIsOut_GoesWithTheReturningBatch_AndTheTimerThenFindsNothing()
+    {
+        var clock = new FakeTimeProvider();
+        var store = new RecordingStore { Hold = true };
+        var batcher = NewBatcher(store, clock, Window);
+
+        var first = batcher.StatusAsync(_room, "p1");
+        clock.Advance(Window);
+        var second = batcher.StatusAsync(_room, "p2"); // a slot is free: it opens a window of its own
+        store.Release(0);
+        Assert.Equal(1, (await first).Place.Position);
+        await store.CallStarted(1); // the returning batch took p2 before its window closed
+        Assert.Equal(["p2"], store.Calls[1]);
+        store.Release(1);
+        Assert.Equal(2, (await second).Place.Position);
+
+        clock.Advance(Window); // p2's window closes on nothing
+        Assert.Equal(2, store.Calls.Count);
+        var third = batcher.StatusAsync(_room, "p3");
+        clock.Advance(Window);
+        store.Release(2);
+        Assert.Equal(3, (await third).Place.Position);
+    }
+
+    [Fact]
+    public async Task Dispose_SendsWhatIsGathering_AndLaterPollsGoAtOnce()
+    {
+        var clock = new FakeTimeProvider();
+        var store = new RecordingStore();
+        var batcher = NewBatcher(store, clock, Window);
+
+        var gathering = batcher.StatusAsync(_room, "p1");
+        batcher.Dispose();
+        Assert.Equal(1, (await gathering).Place.Position);
+        Assert.Equal(2, (await batcher.StatusAsync(_room, "p2")).Place.Position); // no timer to wait for
+        Assert.Equal(2, store.Calls.Count);
+    }
+
+    [Fact]
+    public async Task EachBatch_RunsInTheContextOfItsFirstPoll()
+    {
+        var store = new RecordingStore();
+        var batcher = NewBatcher(store, TimeProvider.System, TimeSpan.FromMilliseconds(1));
+
+        using (new Activity("first poll").Start())
+            await batcher.StatusAsync(_room, "p1");
+        using (new Activity("second poll").Start())
+            await batcher.StatusAsync(_room, "p2");
+
+        // Whichever thread sent it (the window's timer, or the first batch returning), each batch ran in its first poll's
+        // context (its store span a child of that request), never in that of the poll that created the room's timer.
+        Assert.Equal(["first poll", "second poll"], store.Activities);
+    }
+
     private StatusBatcher NewBatcher(RecordingStore store, TimeProvider clock, TimeSpan window) =>
         new(store, new WaitingRoomMetrics(_meters.GetRequiredService<IMeterFactory>()), clock, Options.Create(new StoreOptions { StatusBatchWindow = window }));
 
@@ -141,6 +197,9 @@ public sealed class StatusBatcherTests : IDisposable
         private int _mostInFlight;
 
         public List<IReadOnlyList<string>> Calls { get; } = [];
+
+        /// <summary>The Activity current in each call, by name (null: none).</summary>
+        public List<string?> Activities { get; } = [];
 
         public bool Hold { get; init; }
 
@@ -158,6 +217,7 @@ public sealed class StatusBatcherTests : IDisposable
             lock (Calls)
             {
                 Calls.Add([.. ids]);
+                Activities.Add(Activity.Current?.OperationName);
                 var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 _held.Add(held);
                 Started(Calls.Count - 1).TrySetResult();

@@ -8,7 +8,8 @@
 #
 # The server runs pinned to CPU 0 with DOTNET_PROCESSOR_COUNT=1 (as the gateway in poll-cpu.sh), the load tool's
 # `http` scenario on CPU 1. CPU per request = the server's utime+stime over FLOOR_SECONDS after FLOOR_WARM seconds,
-# divided by the requests the tool scheduled in them. Loopback only; every run bounded by `timeout`.
+# divided by the requests the tool scheduled in them (a run with any error fails the script). Loopback only; every run
+# bounded by `timeout`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -27,7 +28,9 @@ mkdir -p "$out"
 # Built from a copy outside this tree: the shared folder may be read-only, and here this repository's
 # Directory.Build.props (analyzers as errors) would apply to it.
 src=$(mktemp -d)
-trap 'rm -rf "$src"' EXIT
+server='' tool=''
+# Nothing left pinned to core 0 when a step fails: a stray server would skew every later benchmark.
+trap 'rm -rf "$src"; [ -n "$tool" ] && kill "$tool" 2>/dev/null; [ -n "$server" ] && kill "$server" 2>/dev/null; true' EXIT
 cp -r "$backend_src/." "$src/"
 log "building; runs go to $out"
 dotnet publish "$src" -c Release -o "$out/backend" -nologo -v q >"$out/build.log" 2>&1 || { tail -20 "$out/build.log" >&2; exit 1; }
@@ -64,6 +67,9 @@ for round in $(seq "$rounds"); do
       after=$(cpu_ticks "$server"); ended=$(date +%s.%N)
       wait "$tool" || { log "the tool failed: $out/tool-$variant-$round-$rate.log"; kill "$server"; exit 1; }
       kill "$server"; wait "$server" 2>/dev/null || true
+      server='' tool=''
+      # CPU per request is divided by the requests scheduled: the open-model tool must have kept its schedule, error-free.
+      grep -Eq '^[0-9]+ requests, 0 errors' "$out/tool-$variant-$round-$rate.log" || { log "errors or no summary: $out/tool-$variant-$round-$rate.log"; exit 1; }
       us=$(python3 -c "print(round(($after - $before) / $ticks * 1e6 / ($rate * ($ended - $started)), 1))")
       log "round $round $variant $rate/s: $us us per request"
       echo "$variant,$round,$rate,$us" >>"$out/runs.csv"

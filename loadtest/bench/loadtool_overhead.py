@@ -41,8 +41,8 @@ def proc_cpu_seconds(pid):
 
 
 def machine_busy_seconds():
-    """CPU seconds the machine was not idle since boot: its CPUs times the uptime minus their idle time (both exact in
-    /proc/uptime). The busy columns of /proc/stat are counted on the scheduler tick and miss work done in step with it:
+    """CPU seconds the machine was not idle since boot: its CPUs times the uptime minus their idle time (/proc/uptime;
+    exact on a tickless kernel such as Debian's; iowait counts as busy). The busy columns of /proc/stat are counted on the scheduler tick and miss work done in step with it:
     a gateway batching polls on a 2 ms timer read there as half the CPU its own counters and the CPU's idle time gave."""
     with open("/proc/uptime", encoding="utf-8") as f:
         uptime, idle = (float(v) for v in f.read().split()[:2])

@@ -81,6 +81,8 @@ class Gateway:
             "WaitingRoom__JoinsPerClientPerMinute": "0",
         })
         env.update({k: v for k, v in env_extra.items() if not k.startswith(RUNTIMECONFIG) and k != BUILD})
+        if BUILD in env_extra and not env_extra[BUILD]:
+            raise SystemExit("build= needs a checkout directory (build=/path/to/checkout)")
         dll = os.path.join(env_extra[BUILD], GATEWAY_IN_CHECKOUT) if BUILD in env_extra else args.gateway
         if not os.path.isfile(dll):
             raise SystemExit(f"{dll} does not exist: build it (dotnet build Gateway.Proxy -c Release)")
