@@ -4,6 +4,7 @@ using Gateway.Proxy.Diagnostics;
 using Gateway.Proxy.Forwarding;
 using Gateway.Proxy.Hosting;
 using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Prometheus;
@@ -23,7 +24,7 @@ public static class GatewayApp
     /// <param name="configure">Lets a host (the demo, tests) add configuration or services before build.</param>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = ContentRoot(args) });
         var configFile = ConfigFile.Add(builder.Configuration);
         configure?.Invoke(builder);
 
@@ -61,6 +62,26 @@ public static class GatewayApp
             pipeline.UsePassiveHealthChecks();
         });
         return app;
+    }
+
+    /// <summary>
+    /// Where <c>appsettings*.json</c> (and a relative page template) are read from: <c>--contentRoot</c> (or
+    /// <c>ASPNETCORE_CONTENTROOT</c>, <c>DOTNET_CONTENTROOT</c>) when given, else the current directory when it holds
+    /// an <c>appsettings.json</c> (<c>dotnet run</c>, the image's <c>/app</c>), else the directory of the gateway's
+    /// own files. ASP.NET Core alone would take the current directory whatever it holds, and a gateway started as
+    /// <c>dotnet /opt/gateway/Gateway.Proxy.dll</c> from anywhere else would run without the shipped settings: no
+    /// request limits of ours, every request logged at Information.
+    /// </summary>
+    internal static string? ContentRoot(string[] args)
+    {
+        var given = new ConfigurationBuilder()
+            .AddEnvironmentVariables("DOTNET_")
+            .AddEnvironmentVariables("ASPNETCORE_")
+            .AddCommandLine(args)
+            .Build()[HostDefaults.ContentRootKey];
+        if (!string.IsNullOrWhiteSpace(given))
+            return null;
+        return File.Exists(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json")) ? null : AppContext.BaseDirectory;
     }
 
     private static void AddProxy(WebApplicationBuilder builder, IConfiguration? configFile)
@@ -106,6 +127,20 @@ public static class GatewayApp
             builder.WebHost.UseUrls(urls);
     }
 
+    private static void BindLimits(IConfigurationSection section, KestrelServerLimits limits)
+    {
+        try
+        {
+            section.Bind(limits);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or System.Reflection.TargetInvocationException)
+        {
+            // A value out of range throws from the limit's setter, which the binder calls by reflection.
+            var reason = ex is System.Reflection.TargetInvocationException { InnerException: { } inner } ? inner.Message : ex.Message;
+            throw new InvalidOperationException($"{section.Path} is invalid: {reason} (e.g. Kestrel:Limits:MaxRequestHeaderCount = 64).", ex);
+        }
+    }
+
     private static void AddHosting(WebApplicationBuilder builder)
     {
         // The client address and scheme come from the connection unless the operator names the proxies in
@@ -121,6 +156,10 @@ public static class GatewayApp
             foreach (var network in settings.Value.Networks())
                 o.KnownIPNetworks.Add(network);
         });
+
+        // Kestrel reads only its endpoints from configuration by itself: the request limits the shipped appsettings.json
+        // sets (Kestrel:Limits) apply through this binding, once, when the server starts.
+        builder.Services.Configure<KestrelServerOptions>(kestrel => BindLimits(builder.Configuration.GetSection("Kestrel:Limits"), kestrel.Limits));
 
         builder.Services.AddValidatedOptions<ShutdownOptions, ShutdownOptionsValidator>(ShutdownOptions.SectionName);
         builder.Services.AddOptions<HostOptions>().Configure<IOptions<ShutdownOptions>>((host, shutdown) =>

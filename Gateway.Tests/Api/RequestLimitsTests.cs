@@ -105,6 +105,39 @@ public sealed class RequestLimitsTests
         Assert.Contains("\"UNSUPPORTED_MEDIA_TYPE\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task KestrelLimits_FromConfiguration_Apply()
+    {
+        await using var gateway = await GatewayHost.StartAsync(null, new Dictionary<string, string?>
+        {
+            ["Kestrel:Limits:MaxRequestHeaderCount"] = "10",
+            ["Kestrel:Limits:MaxRequestLineSize"] = "1024",
+        });
+        using var http = gateway.CreateClient();
+
+        using var fewHeaders = await http.GetAsync("/healthz");
+        using var manyHeaders = new HttpRequestMessage(HttpMethod.Get, "/healthz");
+        for (var i = 0; i < 12; i++)
+            manyHeaders.Headers.TryAddWithoutValidation($"X-Extra-{i}", "1");
+        using var refusedHeaders = await http.SendAsync(manyHeaders);
+        using var longLine = await http.GetAsync("/healthz?q=" + new string('a', 1100));
+
+        Assert.Equal(HttpStatusCode.OK, fewHeaders.StatusCode);
+        Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, refusedHeaders.StatusCode);
+        Assert.Equal(HttpStatusCode.RequestUriTooLong, longLine.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("MaxRequestHeaderCount", "0")]
+    [InlineData("MaxRequestHeaderCount", "lots")]
+    [InlineData("KeepAliveTimeout", "-00:00:01")]
+    public async Task KestrelLimit_Invalid_StopsTheStart_NamingTheSection(string key, string value)
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => GatewayHost.StartAsync(null, new Dictionary<string, string?> { ["Kestrel:Limits:" + key] = value }));
+
+        Assert.StartsWith("Kestrel:Limits is invalid:", error.Message, StringComparison.Ordinal);
+    }
+
     private static async Task<string> ReadHeadAsync(NetworkStream stream)
     {
         var buffer = new byte[4096];

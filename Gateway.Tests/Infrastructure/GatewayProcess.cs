@@ -70,6 +70,19 @@ internal sealed class GatewayProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// Starts the test build's Gateway.Proxy.dll in Production on a free loopback port from
+    /// <paramref name="workingDirectory"/>, without <c>--contentRoot</c>: where it reads its settings from is its own
+    /// choice. <paramref name="args"/> come after the environment and URLs.
+    /// </summary>
+    public static Task<GatewayProcess> StartFromAsync(string workingDirectory, IEnumerable<string> args)
+    {
+        var info = DotnetInfo(Path.Combine(AppContext.BaseDirectory, "Gateway.Proxy.dll"), workingDirectory);
+        foreach (var arg in (string[])["--environment", "Production", "--urls", "http://127.0.0.1:0", .. args])
+            info.ArgumentList.Add(arg);
+        return LaunchAsync(info, ownedDir: null, Path.Combine(AppContext.BaseDirectory, "appsettings.json"));
+    }
+
+    /// <summary>
     /// Starts a published gateway the way the image runs it: <c>dotnet Gateway.Proxy.dll</c> in
     /// <paramref name="appDir"/> (its content root), no arguments, configured by <paramref name="environment"/> alone
     /// (which must name the URLs, e.g. <c>ASPNETCORE_URLS</c>).
