@@ -242,13 +242,15 @@ sampler() {
   set +e +o pipefail
   local columns=(gw1 gw2 redis nginx backends tool) name pid keyspace
   {
+    # The machine's busy time from /proc/uptime (CPUs times uptime, minus their idle time; in hundredths of a
+    # second): the busy columns of /proc/stat are counted on the scheduler tick and miss work done in step with it.
     printf 'unix_s,load1,cpu_busy_ticks,cpu_total_ticks'
     for name in "${columns[@]}"; do printf ',%s_pid,%s_rss_kb,%s_cpu_ticks' "$name" "$name" "$name"; done
     printf ',redis_used_memory,redis_keys,redis_expires,places,waiting,active,gw1_heap_bytes,gw2_heap_bytes\n'
   } >"$RUN/samples.csv"
   while [ ! -e "$RUN/pids/.stop" ]; do
     local line
-    line="$(now),$(cut -d' ' -f1 /proc/loadavg),$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9 "," $2+$3+$4+$5+$6+$7+$8+$9; exit}' /proc/stat)"
+    line="$(now),$(cut -d' ' -f1 /proc/loadavg),$(awk -v n="$(nproc)" '{printf "%d,%d", ($1 * n - $2) * 100, $1 * n * 100; exit}' /proc/uptime)"
     for name in "${columns[@]}"; do
       pid=$(cat "$RUN/pids/$name" 2>/dev/null || true)
       line+=",$pid,$(proc_stat "$pid")"
