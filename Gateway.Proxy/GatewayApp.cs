@@ -1,3 +1,4 @@
+using System.Reflection;
 using Gateway.Admission.Hosting;
 using Gateway.Proxy.Configuration;
 using Gateway.Proxy.Diagnostics;
@@ -24,7 +25,7 @@ public static class GatewayApp
     /// <param name="configure">Lets a host (the demo, tests) add configuration or services before build.</param>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = ContentRoot(args) });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = ContentRoot(args, Directory.GetCurrentDirectory()) });
         var configFile = ConfigFile.Add(builder.Configuration);
         configure?.Invoke(builder);
 
@@ -72,7 +73,7 @@ public static class GatewayApp
     /// <c>dotnet /opt/gateway/Gateway.Proxy.dll</c> from anywhere else would run without the shipped settings: no
     /// request limits of ours, every request logged at Information.
     /// </summary>
-    internal static string? ContentRoot(string[] args)
+    internal static string? ContentRoot(string[] args, string currentDirectory)
     {
         var given = new ConfigurationBuilder()
             .AddEnvironmentVariables("DOTNET_")
@@ -81,7 +82,7 @@ public static class GatewayApp
             .Build()[HostDefaults.ContentRootKey];
         if (!string.IsNullOrWhiteSpace(given))
             return null;
-        return File.Exists(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json")) ? null : AppContext.BaseDirectory;
+        return File.Exists(Path.Combine(currentDirectory, "appsettings.json")) ? null : AppContext.BaseDirectory;
     }
 
     private static void AddProxy(WebApplicationBuilder builder, IConfiguration? configFile)
@@ -127,17 +128,39 @@ public static class GatewayApp
             builder.WebHost.UseUrls(urls);
     }
 
+    /// <summary>
+    /// Binds <c>Kestrel:Limits</c> onto Kestrel's limits. A misspelt key or a value Kestrel refuses stops the start
+    /// with the key's path (a limit that silently does not apply is worse than no start). <c>MinRequestBodyDataRate</c>
+    /// and <c>MinResponseDataRate</c> cannot be set this way (their type has no settable properties).
+    /// </summary>
     private static void BindLimits(IConfigurationSection section, KestrelServerLimits limits)
     {
         try
         {
-            section.Bind(limits);
+            section.Bind(limits, o => o.ErrorOnUnknownConfiguration = true);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or System.Reflection.TargetInvocationException)
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or TargetInvocationException)
         {
+            // The binder names neither the key nor the value when a limit's setter refuses it: find the entry that fails alone.
+            var culprit = section.GetChildren().FirstOrDefault(child => !BindsAlone(section, child)) ?? section;
             // A value out of range throws from the limit's setter, which the binder calls by reflection.
-            var reason = ex is System.Reflection.TargetInvocationException { InnerException: { } inner } ? inner.Message : ex.Message;
-            throw new InvalidOperationException($"{section.Path} is invalid: {reason} (e.g. Kestrel:Limits:MaxRequestHeaderCount = 64).", ex);
+            var reason = ex is TargetInvocationException { InnerException: { } inner } ? inner.Message : ex.Message;
+            throw new InvalidOperationException(
+                $"{culprit.Path}{(culprit.Value is null ? "" : $" is '{culprit.Value}'")}: {reason} (Kestrel:Limits takes Kestrel's KestrelServerLimits, e.g. MaxRequestHeaderCount = 64).", ex);
+        }
+    }
+
+    private static bool BindsAlone(IConfigurationSection section, IConfigurationSection child)
+    {
+        var alone = new ConfigurationBuilder().AddInMemoryCollection(child.AsEnumerable()).Build().GetSection(section.Path);
+        try
+        {
+            alone.Bind(new KestrelServerLimits(), o => o.ErrorOnUnknownConfiguration = true);
+            return true;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or TargetInvocationException)
+        {
+            return false;
         }
     }
 

@@ -226,6 +226,15 @@ wait_http "$LB/readyz"
 log "redis :$REDIS_PORT (AOF in $REDIS_DIR), backends :$RES_PORT :$INV_PORT :$PAY_PORT ($CAPACITY/s each), gateways :$GW1_PORT :$GW2_PORT, nginx :$NGINX_PORT"
 
 # ------------------------------------------------------------------ the sampler (a subshell: it reads pids from files)
+# The machine's busy and total time in hundredths of a second: all CPUs (counted in /proc/stat, whatever this shell's
+# affinity) times the uptime, minus their idle time (/proc/uptime, exact on a tickless kernel) and their iowait and
+# steal (/proc/stat). The busy columns of /proc/stat are counted on the scheduler tick and miss timer-paced work.
+machine_ticks() {
+  awk 'FILENAME == "/proc/uptime" { up = $1; idle = $2; next }
+       /^cpu / { lost = $6 + $9 }
+       /^cpu[0-9]+ / { n++ }
+       END { printf "%.0f,%.0f", (up * n - idle) * 100 - lost, up * n * 100 }' /proc/uptime /proc/stat
+}
 proc_stat() { # PID -> "rss_kb cpu_ticks" of the process and its children (nginx's workers)
   local pid=$1 rss=0 ticks=0 p r t
   [ -n "$pid" ] && [ -d "/proc/$pid" ] || { echo ","; return; }
@@ -242,15 +251,13 @@ sampler() {
   set +e +o pipefail
   local columns=(gw1 gw2 redis nginx backends tool) name pid keyspace
   {
-    # The machine's busy time from /proc/uptime (CPUs times uptime, minus their idle time; in hundredths of a
-    # second): the busy columns of /proc/stat are counted on the scheduler tick and miss work done in step with it.
     printf 'unix_s,load1,cpu_busy_ticks,cpu_total_ticks'
     for name in "${columns[@]}"; do printf ',%s_pid,%s_rss_kb,%s_cpu_ticks' "$name" "$name" "$name"; done
     printf ',redis_used_memory,redis_keys,redis_expires,places,waiting,active,gw1_heap_bytes,gw2_heap_bytes\n'
   } >"$RUN/samples.csv"
   while [ ! -e "$RUN/pids/.stop" ]; do
     local line
-    line="$(now),$(cut -d' ' -f1 /proc/loadavg),$(awk -v n="$(nproc)" '{printf "%d,%d", ($1 * n - $2) * 100, $1 * n * 100; exit}' /proc/uptime)"
+    line="$(now),$(cut -d' ' -f1 /proc/loadavg),$(machine_ticks)"
     for name in "${columns[@]}"; do
       pid=$(cat "$RUN/pids/$name" 2>/dev/null || true)
       line+=",$pid,$(proc_stat "$pid")"

@@ -131,11 +131,16 @@ public sealed class RequestLimitsTests
     [InlineData("MaxRequestHeaderCount", "0")]
     [InlineData("MaxRequestHeaderCount", "lots")]
     [InlineData("KeepAliveTimeout", "-00:00:01")]
-    public async Task KestrelLimit_Invalid_StopsTheStart_NamingTheSection(string key, string value)
+    [InlineData("MaxRequestHeadersCount", "64")]
+    public async Task KestrelLimit_InvalidOrMisspelt_StopsTheStart_NamingTheKeyAndValue(string key, string value)
     {
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => GatewayHost.StartAsync(null, new Dictionary<string, string?> { ["Kestrel:Limits:" + key] = value }));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => GatewayHost.StartAsync(null, new Dictionary<string, string?>
+        {
+            ["Kestrel:Limits:MaxRequestLineSize"] = "8192",
+            ["Kestrel:Limits:" + key] = value,
+        }));
 
-        Assert.StartsWith("Kestrel:Limits is invalid:", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"Kestrel:Limits:{key} is '{value}': ", error.Message, StringComparison.Ordinal);
     }
 
     private static async Task<string> ReadHeadAsync(NetworkStream stream)

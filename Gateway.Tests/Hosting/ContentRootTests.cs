@@ -29,7 +29,7 @@ public sealed class ContentRootTests
 
             Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, await HealthWithHeadersAsync(gateway, HeaderCount));
             Assert.Equal(HttpStatusCode.OK, await HealthWithHeadersAsync(gateway, 0));
-            Assert.Equal(Normalize(AppContext.BaseDirectory), Normalize(ContentRootLogged(gateway.Lines)));
+            Assert.Equal(Normalize(AppContext.BaseDirectory), Normalize(await ContentRootLoggedAsync(gateway)));
         }
         finally
         {
@@ -50,7 +50,7 @@ public sealed class ContentRootTests
             await using var gateway = await GatewayProcess.StartFromAsync(own, Args(redis));
 
             Assert.Equal(HttpStatusCode.OK, await HealthWithHeadersAsync(gateway, HeaderCount));
-            Assert.Equal(Normalize(own), Normalize(ContentRootLogged(gateway.Lines)));
+            Assert.Equal(Normalize(own), Normalize(await ContentRootLoggedAsync(gateway)));
         }
         finally
         {
@@ -59,10 +59,21 @@ public sealed class ContentRootTests
     }
 
     [Fact]
-    public void AnExplicitContentRoot_IsLeftToAspNetCore()
+    public void AnExplicitContentRoot_IsLeftToAspNetCore_EvenFromADirectoryWithoutSettings()
     {
-        Assert.Null(Gateway.Proxy.GatewayApp.ContentRoot(["--contentRoot", "/srv/gateway"]));
-        Assert.Null(Gateway.Proxy.GatewayApp.ContentRoot(["--contentroot=/srv/gateway"]));
+        var empty = Directory.CreateTempSubdirectory("wr-no-settings-").FullName;
+        try
+        {
+            Assert.Equal(AppContext.BaseDirectory, Gateway.Proxy.GatewayApp.ContentRoot([], empty));
+            Assert.Null(Gateway.Proxy.GatewayApp.ContentRoot(["--contentRoot", "/srv/gateway"], empty));
+            Assert.Null(Gateway.Proxy.GatewayApp.ContentRoot(["--contentroot=/srv/gateway"], empty));
+            Assert.Null(Gateway.Proxy.GatewayApp.ContentRoot(["/contentRoot", "/srv/gateway"], empty));
+            Assert.Null(Gateway.Proxy.GatewayApp.ContentRoot([], AppContext.BaseDirectory)); // it holds the shipped appsettings.json
+        }
+        finally
+        {
+            Directory.Delete(empty);
+        }
     }
 
     private static string[] Args(RedisServer redis) =>
@@ -82,13 +93,15 @@ public sealed class ContentRootTests
         return response.StatusCode;
     }
 
-    private static string ContentRootLogged(IReadOnlyList<JsonObject> lines)
+    private static async Task<string> ContentRootLoggedAsync(GatewayProcess gateway)
     {
         const string prefix = "Content root path: ";
-        var message = lines.Select(l => l["Message"]?.GetValue<string>() ?? "").FirstOrDefault(m => m.StartsWith(prefix, StringComparison.Ordinal));
-        Assert.True(message is not null, "no 'Content root path' line in the console");
-        return message[prefix.Length..];
+        // Logged right after "Application started", which is all the start waits for.
+        var lines = await gateway.WaitForAsync(l => l.Any(j => Message(j).StartsWith(prefix, StringComparison.Ordinal)), "the content root line");
+        return lines.Select(Message).First(m => m.StartsWith(prefix, StringComparison.Ordinal))[prefix.Length..];
     }
+
+    private static string Message(JsonObject line) => line["Message"]?.GetValue<string>() ?? "";
 
     private static string Normalize(string path) => Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
 }

@@ -46,13 +46,32 @@ public sealed class GatewayHost : IAsyncDisposable
         var args = new List<string> { "--contentRoot", dir, "--environment", environment, "--urls", "http://127.0.0.1:0" };
         if (redis is not null)
             args.AddRange(["--ConnectionStrings:Redis", redis]);
-        var app = GatewayApp.Build([.. args], builder =>
+        WebApplication? app = null;
+        try
         {
-            builder.Logging.ClearProviders();
-            builder.WebHost.UseShutdownTimeout(TimeSpan.FromSeconds(2));
-            configure?.Invoke(builder);
-        });
-        await app.StartAsync();
+            app = GatewayApp.Build([.. args], builder =>
+            {
+                builder.Logging.ClearProviders();
+                builder.WebHost.UseShutdownTimeout(TimeSpan.FromSeconds(2));
+                configure?.Invoke(builder);
+            });
+            await app.StartAsync();
+        }
+        catch
+        {
+            // A start the test expects to fail (a bad setting) leaves neither a host nor its directory behind.
+            try
+            {
+                if (app is not null)
+                    await app.DisposeAsync();
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception cleanup) when (cleanup is IOException or InvalidOperationException or ObjectDisposedException)
+            {
+                // The start's own failure is the one to report.
+            }
+            throw;
+        }
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList();
         var adminPorts = settings.TryGetValue("Admin:Urls", out var adminUrls) && adminUrls is not null
             ? adminUrls.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(u => new Uri(u).Port).ToHashSet()

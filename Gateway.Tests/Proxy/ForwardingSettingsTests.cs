@@ -25,7 +25,7 @@ public sealed class ForwardingSettingsTests
     [InlineData("64", "2", 2)]
     public async Task ConcurrentRequests_UseAsManyBackendConnectionsAsTheSettingsAllow(string forwardingMax, string? clusterMax, int expected)
     {
-        await using var backend = await SlowBackend.StartAsync();
+        await using var backend = await SlowBackend.StartAsync(holdUntil: expected);
         var settings = new Dictionary<string, string?>
         {
             ["Forwarding:MaxConnectionsPerServer"] = forwardingMax,
@@ -45,15 +45,25 @@ public sealed class ForwardingSettingsTests
         Assert.Equal(expected, backend.PeakConcurrent);
     }
 
-    /// <summary>A backend that answers after 300 ms and counts its connections and the most requests in flight at once.</summary>
+    /// <summary>
+    /// A backend that counts its connections and the most requests in flight at once. It holds every request until
+    /// <c>holdUntil</c> are in flight (at most 10 s), then answers each 100 ms later: the allowed connections all fill
+    /// however slowly the requests arrive, and a cap that did not apply would show as more.
+    /// </summary>
     private sealed class SlowBackend : IAsyncDisposable
     {
         private readonly WebApplication _app;
+        private readonly int _holdUntil;
+        private readonly TaskCompletionSource _filled = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly ConcurrentDictionary<string, bool> _connections = new();
         private int _inFlight;
         private int _peak;
 
-        private SlowBackend(WebApplication app) => _app = app;
+        private SlowBackend(WebApplication app, int holdUntil)
+        {
+            _app = app;
+            _holdUntil = holdUntil;
+        }
 
         public Uri Address { get; private set; } = null!;
 
@@ -61,13 +71,13 @@ public sealed class ForwardingSettingsTests
 
         public int PeakConcurrent => Volatile.Read(ref _peak);
 
-        public static async Task<SlowBackend> StartAsync()
+        public static async Task<SlowBackend> StartAsync(int holdUntil)
         {
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             builder.WebHost.UseUrls("http://127.0.0.1:0");
             var app = builder.Build();
-            var backend = new SlowBackend(app);
+            var backend = new SlowBackend(app, holdUntil);
             app.Run(backend.HandleAsync);
             await app.StartAsync();
             backend.Address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
@@ -82,9 +92,12 @@ public sealed class ForwardingSettingsTests
             while (now > (peak = Volatile.Read(ref _peak)) && Interlocked.CompareExchange(ref _peak, now, peak) != peak)
             {
             }
+            if (now >= _holdUntil)
+                _filled.TrySetResult();
             try
             {
-                await Task.Delay(300);
+                await _filled.Task.WaitAsync(TimeSpan.FromSeconds(10));
+                await Task.Delay(100);
                 await context.Response.WriteAsync("ok");
             }
             finally

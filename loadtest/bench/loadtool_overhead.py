@@ -30,6 +30,9 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from procstat import machine_seconds  # noqa: E402
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -41,12 +44,9 @@ def proc_cpu_seconds(pid):
 
 
 def machine_busy_seconds():
-    """CPU seconds the machine was not idle since boot: its CPUs times the uptime minus their idle time (/proc/uptime;
-    exact on a tickless kernel such as Debian's; iowait counts as busy). The busy columns of /proc/stat are counted on the scheduler tick and miss work done in step with it:
-    a gateway batching polls on a 2 ms timer read there as half the CPU its own counters and the CPU's idle time gave."""
-    with open("/proc/uptime", encoding="utf-8") as f:
-        uptime, idle = (float(v) for v in f.read().split()[:2])
-    return uptime * os.cpu_count() - idle
+    """CPU seconds the machine was busy since boot (procstat.machine_seconds: from /proc/uptime, exact on a tickless
+    kernel; the tick-counted busy columns of /proc/stat miss timer-paced work)."""
+    return machine_seconds()[0]
 
 
 def free_port():

@@ -12,6 +12,7 @@ figures include its children (nginx workers, the dotnet under `timeout`).
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -95,21 +96,30 @@ def process(pid, tree):
     return {"pid": pid, "alive": alive, "user_s": user, "sys_s": system, "rss_kb": rss, "hwm_kb": hwm, "threads": threads}
 
 
-def machine_cpu():
-    """The machine's busy and idle seconds from /proc/uptime (CPUs times uptime, minus their idle time: exact on a
-    tickless kernel), steal from /proc/stat. The busy columns of /proc/stat are counted on the scheduler tick and miss
-    work done in step with it (a gateway batching polls on a 2 ms timer read there as half its own CPU)."""
+def machine_seconds():
+    """(busy, idle, steal) CPU seconds of the whole machine since boot. Busy is its CPUs times the uptime minus their
+    idle, iowait and stolen time: /proc/uptime's idle time is exact on a tickless kernel such as Debian's, while the
+    busy columns of /proc/stat are counted on the scheduler tick and miss work done in step with it (a gateway batching
+    polls on a 2 ms timer read there as half its own CPU). The CPUs are counted from /proc/stat, not from this
+    process's affinity (taskset), because /proc/uptime's idle time covers all of them."""
     with open("/proc/stat", encoding="utf-8") as f:
-        values = [int(v) for v in f.readline().split()[1:]]
-    steal = (values + [0] * 8)[7]
+        lines = f.read().splitlines()
+    cpus = sum(1 for line in lines if re.match(r"cpu\d+ ", line))
+    values = [int(v) for v in lines[0].split()[1:]]
+    iowait, steal = (values + [0] * 8)[4] / CLK_TCK, (values + [0] * 8)[7] / CLK_TCK
     with open("/proc/uptime", encoding="utf-8") as f:
         uptime, idle = (float(v) for v in f.read().split()[:2])
+    return uptime * cpus - idle - iowait - steal, idle + iowait, steal
+
+
+def machine_cpu():
+    busy, idle, steal = machine_seconds()
     with open("/proc/loadavg", encoding="utf-8") as f:
         load = f.read().split()[:3]
     return {
-        "busy_s": uptime * os.cpu_count() - idle,
+        "busy_s": busy,
         "idle_s": idle,
-        "steal_s": steal / CLK_TCK,
+        "steal_s": steal,
         "loadavg": [float(v) for v in load],
     }
 
