@@ -45,6 +45,70 @@ public sealed class StatusBatcherTests : IDisposable
     }
 
     [Fact]
+    public async Task EveryPlaceOfTheLastBatchPollingAgain_ClosesTheWindowAtOnce()
+    {
+        var clock = new FakeTimeProvider();
+        var store = new RecordingStore();
+        var batcher = NewBatcher(store, clock, Window);
+        var first = new[] { batcher.StatusAsync(_room, "p1"), batcher.StatusAsync(_room, "p2") };
+        clock.Advance(Window);
+        await Task.WhenAll(first);
+
+        // Clients polling in a loop: the same places, back as soon as answered. The first back waits for the second.
+        var p1 = batcher.StatusAsync(_room, "p1");
+        Assert.Single(store.Calls);
+        var p2 = batcher.StatusAsync(_room, "p2");
+
+        Assert.Equal(2, store.Calls.Count); // no time passed: the window closed because both were back
+        Assert.Equal(["p1", "p2"], store.Calls[1]);
+        Assert.Equal(2, (await p2).Place.Position);
+        Assert.Equal(1, (await p1).Place.Position);
+    }
+
+    [Fact]
+    public async Task NewPlaces_AndPartOfTheLastBatch_WaitForTheWindow()
+    {
+        var clock = new FakeTimeProvider();
+        var store = new RecordingStore();
+        var batcher = NewBatcher(store, clock, Window);
+        var first = new[] { batcher.StatusAsync(_room, "p1"), batcher.StatusAsync(_room, "p2"), batcher.StatusAsync(_room, "p3") };
+        clock.Advance(Window);
+        await Task.WhenAll(first);
+
+        // People polling on their own schedules: others arrive, and only some of the last batch are back (twice, even).
+        var polls = new[] { batcher.StatusAsync(_room, "p7"), batcher.StatusAsync(_room, "p1"), batcher.StatusAsync(_room, "p1"), batcher.StatusAsync(_room, "p3") };
+        Assert.Single(store.Calls);
+
+        clock.Advance(Window);
+        await Task.WhenAll(polls);
+        Assert.Equal(["p7", "p1", "p1", "p3"], store.Calls[1]);
+    }
+
+    [Fact]
+    public async Task OnePlacePolledFromManyConnections_GoesWithoutTheWindow_WhileASlotIsFree()
+    {
+        // The shared yardstick polls one person from 64 connections: each poll of it is "back" at once.
+        var clock = new FakeTimeProvider();
+        var store = new RecordingStore { Hold = true };
+        var batcher = NewBatcher(store, clock, Window);
+        var opening = batcher.StatusAsync(_room, "p1");
+        clock.Advance(Window);
+        await store.CallStarted(0);
+
+        var second = batcher.StatusAsync(_room, "p1");
+        await store.CallStarted(1); // a slot was free: it went without a window
+        var waiting = Enumerable.Range(0, 5).Select(_ => batcher.StatusAsync(_room, "p1")).ToList();
+        Assert.Equal(2, store.Calls.Count); // both slots busy: the rest wait for one to come back
+
+        store.Release(0);
+        await store.CallStarted(2);
+        Assert.Equal(5, store.Calls[2].Count);
+        store.Release(1);
+        store.Release(2);
+        await Task.WhenAll([opening, second, .. waiting]);
+    }
+
+    [Fact]
     public async Task FullBatch_GoesBeforeTheWindowCloses()
     {
         var clock = new FakeTimeProvider();
