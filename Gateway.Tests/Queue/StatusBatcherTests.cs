@@ -63,6 +63,10 @@ public sealed class StatusBatcherTests : IDisposable
         Assert.Equal(["p1", "p2"], store.Calls[1]);
         Assert.Equal(2, (await p2).Place.Position);
         Assert.Equal(1, (await p1).Place.Position);
+
+        // The window's timer still fires: it finds nothing gathering and sends nothing.
+        clock.Advance(Window);
+        Assert.Equal(2, store.Calls.Count);
     }
 
     [Fact]
