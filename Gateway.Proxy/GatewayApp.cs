@@ -139,7 +139,7 @@ public static class GatewayApp
         {
             section.Bind(limits, o => o.ErrorOnUnknownConfiguration = true);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or TargetInvocationException)
+        catch (Exception ex) when (IsBindFailure(ex))
         {
             // The binder names neither the key nor the value when a limit's setter refuses it: find the entry that fails alone.
             var culprit = section.GetChildren().FirstOrDefault(child => !BindsAlone(section, child)) ?? section;
@@ -150,6 +150,9 @@ public static class GatewayApp
         }
     }
 
+    /// <summary>What the binder throws for a value it cannot convert, an unknown key, or a setter that refuses the value.</summary>
+    private static bool IsBindFailure(Exception ex) => ex is InvalidOperationException or ArgumentException or TargetInvocationException;
+
     private static bool BindsAlone(IConfigurationSection section, IConfigurationSection child)
     {
         var alone = new ConfigurationBuilder().AddInMemoryCollection(child.AsEnumerable()).Build().GetSection(section.Path);
@@ -158,7 +161,7 @@ public static class GatewayApp
             alone.Bind(new KestrelServerLimits(), o => o.ErrorOnUnknownConfiguration = true);
             return true;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or TargetInvocationException)
+        catch (Exception ex) when (IsBindFailure(ex))
         {
             return false;
         }
