@@ -13,6 +13,7 @@ namespace Gateway.Tests.Observability;
 /// carry that trace id. The tests' gateways have no logging providers, so none of this leans on logging being on.
 /// Requests go over a raw socket: an HttpClient in this process would add trace headers of its own.
 /// </summary>
+[Collection(ProcessWideTracing.Name)]
 public sealed class TraceContextTests
 {
     [Theory]

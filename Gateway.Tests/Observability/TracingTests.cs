@@ -10,6 +10,7 @@ namespace Gateway.Tests.Observability;
 /// The spans the gateway exports and their parent-child shape, and W3C trace context reaching the backends.
 /// Each test sends its own <c>traceparent</c> and looks only at spans of that trace.
 /// </summary>
+[Collection(ProcessWideTracing.Name)]
 public sealed class TracingTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
 {
     [Fact]
