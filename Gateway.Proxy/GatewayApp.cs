@@ -184,8 +184,15 @@ public static class GatewayApp
         });
 
         // Kestrel reads only its endpoints from configuration by itself: the request limits the shipped appsettings.json
-        // sets (Kestrel:Limits) apply through this binding, once, when the server starts.
-        builder.Services.Configure<KestrelServerOptions>(kestrel => BindLimits(builder.Configuration.GetSection("Kestrel:Limits"), kestrel.Limits));
+        // sets (Kestrel:Limits) apply through this binding, once, when the server starts. The connection cap then
+        // moves onto the public listeners alone (ConnectionCaps), so a full public port leaves the admin port open.
+        builder.Services.AddSingleton(sp => new ConnectionCaps(WaitingRoomExtensions.AdminPorts(builder.Configuration),
+            sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<ILogger<ConnectionCaps>>(), sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<ConnectionCaps>((kestrel, caps) =>
+        {
+            BindLimits(builder.Configuration.GetSection("Kestrel:Limits"), kestrel.Limits);
+            caps.Apply(kestrel);
+        });
 
         builder.Services.AddValidatedOptions<ShutdownOptions, ShutdownOptionsValidator>(ShutdownOptions.SectionName);
         builder.Services.AddOptions<HostOptions>().Configure<IOptions<ShutdownOptions>>((host, shutdown) =>

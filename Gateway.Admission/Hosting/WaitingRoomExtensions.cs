@@ -129,6 +129,11 @@ public static class WaitingRoomExtensions
         return admin.Length == 0 ? null : string.Join(';', AdminOptionsValidator.SplitUrls(publicUrls).Concat(admin).Distinct(StringComparer.OrdinalIgnoreCase));
     }
 
+    /// <summary>The ports of <c>Admin:Urls</c> (empty when it is unset): the listeners that serve operations, not the public.</summary>
+    public static IReadOnlySet<int> AdminPorts(IConfiguration configuration) =>
+        AdminOptionsValidator.SplitUrls(configuration[AdminOptions.SectionName + ":" + nameof(AdminOptions.Urls)])
+            .Select(AdminOptionsValidator.TryParsePort).OfType<int>().ToHashSet();
+
     /// <summary>Adds the waiting-room gate to a YARP proxy pipeline (<c>MapReverseProxy(pipeline => ...)</c>), like YARP's own steps.</summary>
     public static IReverseProxyApplicationBuilder UseWaitingRoomGate(this IReverseProxyApplicationBuilder pipeline)
     {

@@ -1,6 +1,6 @@
 namespace Gateway.Proxy.Diagnostics;
 
-/// <summary>The proxy's own log events (the waiting room's are in Gateway.Admission's Log; Draining logs 101).</summary>
+/// <summary>The proxy's own log events (the waiting room's are in Gateway.Admission's Log; Draining logs 101, ConnectionCaps 102).</summary>
 internal static partial class ProxyLog
 {
     [LoggerMessage(110, LogLevel.Warning, "Circuit breaker of cluster {Cluster} opened for {BreakDuration} (last failure: {Failure}); requests to it get 503 with Retry-After until a probe succeeds.")]

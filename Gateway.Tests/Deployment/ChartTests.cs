@@ -70,12 +70,18 @@ public sealed partial class ChartTests
         Assert.Equal(8080, http["containerPort"].Int);
         Assert.Equal("http://+:8080", chart.Env("ASPNETCORE_URLS"));
         Assert.Equal("Production", chart.Env("ASPNETCORE_ENVIRONMENT"));
-        foreach (var (probe, path) in new[] { ("startupProbe", "/healthz"), ("livenessProbe", "/healthz"), ("readinessProbe", "/readyz") })
+        // Start-up and liveness on the admin port (its own connection cap: a full public port does not get the pod
+        // restarted), readiness on the public one (a full pod leaves the Service).
+        foreach (var (probe, path, port) in new[] { ("startupProbe", "/healthz", "admin"), ("livenessProbe", "/healthz", "admin"), ("readinessProbe", "/readyz", "http") })
         {
             Assert.Equal(path, gateway[probe]["httpGet"]["path"].Str);
-            Assert.Equal("http", gateway[probe]["httpGet"]["port"].Str);
+            Assert.Equal(port, gateway[probe]["httpGet"]["port"].Str);
+            Assert.Contains(gateway["ports"].Items, p => p["name"].Str == port);
             Assert.True(gateway[probe]["periodSeconds"].Int > 0);
         }
+        var shared = Chart.Default("--set", "admin.separatePort=false").Gateway;
+        Assert.All(new[] { "startupProbe", "livenessProbe", "readinessProbe" }, probe => Assert.Equal("http", shared[probe]["httpGet"]["port"].Str));
+        Assert.DoesNotContain(shared["ports"].Items, p => p["name"].Str == "admin");
         // Start-up may take up to a minute before liveness applies.
         Assert.True(gateway["startupProbe"]["periodSeconds"].Int * gateway["startupProbe"]["failureThreshold"].Int >= 30);
     }
