@@ -187,7 +187,7 @@ public static class GatewayApp
         // sets (Kestrel:Limits) apply through this binding, once, when the server starts. The connection cap then
         // moves onto the public listeners alone (ConnectionCaps), so a full public port leaves the admin port open.
         builder.Services.AddSingleton(sp => new ConnectionCaps(WaitingRoomExtensions.AdminPorts(builder.Configuration),
-            sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<ILogger<ConnectionCaps>>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<IOptions<Admission.Admin.AdminOptions>>().Value.MaxConcurrentConnections, sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<ILogger<ConnectionCaps>>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddOptions<KestrelServerOptions>().Configure<ConnectionCaps>((kestrel, caps) =>
         {
             BindLimits(builder.Configuration.GetSection("Kestrel:Limits"), kestrel.Limits);

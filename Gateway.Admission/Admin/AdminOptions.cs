@@ -19,6 +19,13 @@ public sealed class AdminOptions
     /// </summary>
     public string? Urls { get; init; }
 
+    /// <summary>
+    /// Connections the <c>Admin:Urls</c> listeners keep open at most, apart from the public cap
+    /// (<c>Kestrel:Limits:MaxConcurrentConnections</c>), so a full public port never shuts out probes and operators.
+    /// Read at start-up only.
+    /// </summary>
+    public int MaxConcurrentConnections { get; init; } = 1_000;
+
     /// <summary>Wrong bearer keys one client address may present per minute; past it every admin call from it gets 429, the right key included.</summary>
     public int FailedAttemptsPerClientPerMinute { get; init; } = 10;
 }

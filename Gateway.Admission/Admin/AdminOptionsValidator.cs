@@ -29,6 +29,8 @@ internal sealed partial class AdminOptionsValidator : IValidateOptions<AdminOpti
         }
         if (options.FailedAttemptsPerClientPerMinute < 1)
             errors.Add($"{AdminOptions.SectionName}:FailedAttemptsPerClientPerMinute is {options.FailedAttemptsPerClientPerMinute}; it must be >= 1 (e.g. 10).");
+        if (options.MaxConcurrentConnections < 1)
+            errors.Add($"{AdminOptions.SectionName}:MaxConcurrentConnections is {options.MaxConcurrentConnections}; it must be >= 1 (e.g. 1000).");
         if (!string.IsNullOrWhiteSpace(options.Urls))
         {
             foreach (var url in SplitUrls(options.Urls))

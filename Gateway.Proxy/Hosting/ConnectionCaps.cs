@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Gateway.Proxy.Diagnostics;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 
 namespace Gateway.Proxy.Hosting;
 
@@ -10,31 +11,33 @@ namespace Gateway.Proxy.Hosting;
 /// listeners only. Kestrel's own cap counts every listener together, so a pod whose public port filled up also
 /// refused the kubelet's probes and Prometheus on the admin port (<c>Admin:Urls</c>), and was restarted by its
 /// liveness probe with all its connections. Here the public listeners share the configured cap and the admin ones
-/// have their own (<see cref="AdminCap"/>): a full public port never closes the way in for operations. A connection
-/// over its cap is closed before a byte is read, as Kestrel does, and counted in
-/// <c>gateway_connections_rejected_total{listener}</c>; <c>gateway_connections_open{listener}</c> is what is open.
-/// TCP listeners only: HTTP/3 (QUIC) connections, which this gateway does not enable, would not be counted.
+/// have their own (<c>Admin:MaxConcurrentConnections</c>, 1,000): a full public port never closes the way in for
+/// probes and operators. A connection over its cap is closed before a byte is read (before TLS, too), as Kestrel does,
+/// and counted in <c>gateway_connections_rejected_total{listener}</c>; <c>gateway_connections_open{listener}</c> is
+/// what is open. An upgraded connection (a WebSocket) gives its place back, as with Kestrel's own cap: those count
+/// against <c>Kestrel:Limits:MaxConcurrentUpgradedConnections</c>. TCP listeners only: HTTP/3 (QUIC) connections,
+/// which this gateway does not enable, would not be counted.
 /// </summary>
 internal sealed partial class ConnectionCaps
 {
-    /// <summary>The admin listeners' own cap: the kubelet, Prometheus and operators need a handful.</summary>
-    public const int AdminCap = 1_000;
-
     private static readonly TimeSpan LogEvery = TimeSpan.FromSeconds(10);
 
     private readonly Listener _public;
     private readonly Listener _admin;
     private readonly IReadOnlySet<int> _adminPorts;
 
-    public ConnectionCaps(IReadOnlySet<int> adminPorts, IMeterFactory meterFactory, ILogger<ConnectionCaps> logger, TimeProvider time)
+    public ConnectionCaps(IReadOnlySet<int> adminPorts, int adminCap, IMeterFactory meterFactory, ILogger<ConnectionCaps> logger, TimeProvider time)
     {
         _adminPorts = adminPorts;
         _public = new Listener("public", logger, time);
-        _admin = new Listener("admin", logger, time) { Cap = AdminCap };
+        _admin = new Listener("admin", logger, time) { Cap = adminCap };
         var meter = meterFactory.Create(ForwardingMetrics.MeterName);
         var rejected = meter.CreateCounter<long>("gateway.connections.rejected", description: "Client connections closed on arrival because their listener's connection cap was reached, by listener (public, admin).");
         _public.Rejected = rejected;
         _admin.Rejected = rejected;
+        // Both series exist from the start (at 0), so a rate() or an alert on them needs no "or vector(0)".
+        rejected.Add(0, new KeyValuePair<string, object?>("listener", _public.Name));
+        rejected.Add(0, new KeyValuePair<string, object?>("listener", _admin.Name));
         meter.CreateObservableGauge("gateway.connections.open", Observe, description: "Client connections open, by listener (public, admin).");
     }
 
@@ -54,8 +57,11 @@ internal sealed partial class ConnectionCaps
         });
     }
 
-    /// <summary>The cap of the public listeners (null: none), for tests and the start-up log.</summary>
+    /// <summary>The cap of the public listeners (null: none).</summary>
     public long? PublicCap => _public.Cap;
+
+    /// <summary>The cap of the admin listeners.</summary>
+    public long? AdminCap => _admin.Cap;
 
     private bool IsAdmin(ListenOptions listen) => listen.IPEndPoint is { } endpoint && _adminPorts.Contains(endpoint.Port);
 
@@ -85,13 +91,28 @@ internal sealed partial class ConnectionCaps
                 // Returning without reading closes the connection (Kestrel disposes it), as its own cap does.
                 return;
             }
+            // Kestrel releases an upgraded connection's place through this feature, which its own cap sets.
+            var place = new Place(this);
+            connection.Features.Set<IDecrementConcurrentConnectionCountFeature>(place);
             try
             {
                 await next(connection);
             }
             finally
             {
-                Interlocked.Decrement(ref _open);
+                place.ReleaseConnection();
+            }
+        }
+
+        /// <summary>One connection's place under the cap, given back once: on upgrade or when the connection ends.</summary>
+        private sealed class Place(Listener listener) : IDecrementConcurrentConnectionCountFeature
+        {
+            private int _released;
+
+            public void ReleaseConnection()
+            {
+                if (Interlocked.Exchange(ref _released, 1) == 0)
+                    Interlocked.Decrement(ref listener._open);
             }
         }
 

@@ -31,6 +31,7 @@ public sealed class AdminOptionsValidatorTests
     [InlineData("Admin:Keys:0:Id", "ops oncall", "Admin:Keys:0:Id must be 1-32 letters, digits, '-' or '_'", "(e.g. 'ops-oncall')")]
     [InlineData("Admin:Keys:0:Sha256", "not-hex", "Admin:Keys:0:Sha256 must be the hex SHA-256 of the bearer secret, 64 hex digits;", "printf %s \"$SECRET\" | sha256sum")]
     [InlineData("Admin:FailedAttemptsPerClientPerMinute", "0", "Admin:FailedAttemptsPerClientPerMinute is 0;", "(e.g. 10)")]
+    [InlineData("Admin:MaxConcurrentConnections", "0", "Admin:MaxConcurrentConnections is 0;", "(e.g. 1000)")]
     [InlineData("Admin:Urls", "http://127.0.0.1:0", "Admin:Urls has 'http://127.0.0.1:0';", "(e.g. http://127.0.0.1:8081 or http://+:8081)")]
     [InlineData("Admin:Urls", "127.0.0.1:8081", "Admin:Urls has '127.0.0.1:8081';", "(e.g. http://127.0.0.1:8081 or http://+:8081)")]
     [InlineData("Admin:Urls", "http://unix:/tmp/admin.sock", "Admin:Urls has 'http://unix:/tmp/admin.sock';", "(e.g. http://127.0.0.1:8081 or http://+:8081)")]

@@ -316,6 +316,7 @@ public sealed partial class ChartTests
         var chart = Chart.Production();
 
         Assert.Equal("http://+:8081", chart.Env("Admin__Urls"));
+        Assert.Equal("1000", chart.Env("Admin__MaxConcurrentConnections"));
         Assert.Equal(8081, chart.Gateway["ports"].Items.Single(p => p["name"].Str == "admin")["containerPort"].Int);
         var publicService = chart.Single("Service", Chart.FullName);
         var port = Assert.Single(publicService["spec"]["ports"].Items);
@@ -441,6 +442,7 @@ public sealed partial class ChartTests
     [InlineData("at '/resources/requests/cpu'", "--set", "resources.requests.cpu=lots")]
     [InlineData("at '/service/port'", "--set", "service.port=70000")]
     [InlineData("at '/containerPorts/http'", "--set", "containerPorts.http=0")]
+    [InlineData("at '/admin/maxConcurrentConnections'", "--set", "admin.maxConcurrentConnections=0")]
     [InlineData("at '/image/pullPolicy'", "--set", "image.pullPolicy=Sometimes")]
     [InlineData("at '/shutdown/timeout'", "--set", "shutdown.timeout=30s")]
     [InlineData("at '/secrets/signingKeys/0/secret'", "--set", "secrets.signingKeys[0].secret=c2hvcnQ=")]

@@ -2,9 +2,15 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
+using System.Net.WebSockets;
 using System.Text;
 using Gateway.Proxy.Hosting;
 using Gateway.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -93,6 +99,67 @@ public sealed class ConnectionCapsTests
     }
 
     [Fact]
+    public async Task AdminPortFull_ItsOwnCapHolds_ThePublicPortServesOn()
+    {
+        var adminPort = RedisServer.FreePort();
+        await using var gateway = await GatewayHost.StartAsync(null, new Dictionary<string, string?>
+        {
+            ["Kestrel:Limits:MaxConcurrentConnections"] = "2",
+            ["Admin:Urls"] = $"http://127.0.0.1:{adminPort}",
+            ["Admin:MaxConcurrentConnections"] = "2",
+        });
+        using var meters = new ConnectionMeters(gateway);
+        Assert.Equal(2, gateway.Services.GetRequiredService<ConnectionCaps>().AdminCap);
+        using var first = await OpenServedAsync(gateway.AdminAddress);
+        using var second = await OpenServedAsync(gateway.AdminAddress);
+
+        Assert.Null(await TryRequestAsync(gateway.AdminAddress));
+        using var publicOne = await OpenServedAsync(gateway.BaseAddress);
+        Assert.Equal(1, meters.Rejected("admin"));
+        Assert.Equal(0, meters.Rejected("public"));
+    }
+
+    [Fact]
+    public async Task UpgradedConnections_GiveTheirPlaceBack_AsWithKestrelsOwnCap()
+    {
+        await using var backend = await EchoWebSockets.StartAsync();
+        var adminPort = RedisServer.FreePort();
+        await using var gateway = await GatewayHost.StartAsync(null, new Dictionary<string, string?>
+        {
+            ["Kestrel:Limits:MaxConcurrentConnections"] = "2",
+            ["Admin:Urls"] = $"http://127.0.0.1:{adminPort}",
+            ["ReverseProxy:Routes:ws:ClusterId"] = "ws",
+            ["ReverseProxy:Routes:ws:Match:Path"] = "/ws/{**rest}",
+            ["ReverseProxy:Clusters:ws:Destinations:d1:Address"] = backend.Address.ToString(),
+        });
+        using var meters = new ConnectionMeters(gateway);
+        var sockets = new List<ClientWebSocket>();
+        try
+        {
+            // More WebSockets than the cap: each releases its place once upgraded.
+            for (var i = 0; i < 4; i++)
+            {
+                var socket = new ClientWebSocket();
+                sockets.Add(socket);
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                await socket.ConnectAsync(new Uri($"ws://{gateway.BaseAddress.Authority}/ws/echo"), timeout.Token);
+                await socket.SendAsync(Encoding.UTF8.GetBytes("hello " + i), WebSocketMessageType.Text, true, timeout.Token);
+                var buffer = new byte[64];
+                var read = await socket.ReceiveAsync(buffer, timeout.Token);
+                Assert.Equal("hello " + i, Encoding.UTF8.GetString(buffer, 0, read.Count));
+            }
+
+            Assert.Equal(0, meters.Open("public"));
+            using var plain = await OpenServedAsync(gateway.BaseAddress);
+            Assert.Equal(0, meters.Rejected("public"));
+        }
+        finally
+        {
+            sockets.ForEach(s => s.Dispose());
+        }
+    }
+
+    [Fact]
     public async Task WithoutAnAdminPort_TheCapHoldsOnTheOnlyListener_AndKestrelsOwnCountIsOff()
     {
         await using var gateway = await GatewayHost.StartAsync(null, new Dictionary<string, string?>
@@ -143,9 +210,11 @@ public sealed class ConnectionCapsTests
             Assert.Equal(burst - cap, meters.Rejected("public"));
             Assert.Equal(cap, meters.Open("public"));
             // Thousands of rejections a second must not be thousands of log lines: one report per 10 s per listener.
-            var report = Assert.Single(logs.Entries, e => e.EventId.Id == 102);
-            Assert.Equal(LogLevel.Warning, report.Level);
-            Assert.Contains("public listeners are at their cap of 5", report.Message, StringComparison.Ordinal);
+            // (Two if the burst straddled a 10 s mark on a slow machine.)
+            var reports = logs.Entries.Where(e => e.EventId.Id == 102).ToList();
+            Assert.InRange(reports.Count, 1, 2);
+            Assert.All(reports, r => Assert.Equal(LogLevel.Warning, r.Level));
+            Assert.Contains("public listeners are at their cap of 5", reports[0].Message, StringComparison.Ordinal);
         }
         finally
         {
@@ -210,6 +279,47 @@ public sealed class ConnectionCapsTests
             head.Append(Encoding.ASCII.GetString(buffer, 0, read));
         }
         return head.ToString();
+    }
+
+    /// <summary>A loopback backend that echoes one WebSocket message per connection and then holds it open.</summary>
+    private sealed class EchoWebSockets : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+
+        private EchoWebSockets(WebApplication app) => _app = app;
+
+        public Uri Address { get; private set; } = null!;
+
+        public static async Task<EchoWebSockets> StartAsync()
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            var app = builder.Build();
+            app.UseWebSockets();
+            app.Run(async context =>
+            {
+                if (!context.WebSockets.IsWebSocketRequest)
+                {
+                    context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                    return;
+                }
+                using var socket = await context.WebSockets.AcceptWebSocketAsync();
+                var buffer = new byte[64];
+                var read = await socket.ReceiveAsync(buffer, context.RequestAborted);
+                await socket.SendAsync(buffer.AsMemory(0, read.Count), WebSocketMessageType.Text, true, context.RequestAborted);
+                // Held until the client goes (or the host stops).
+                await socket.ReceiveAsync(buffer, context.RequestAborted);
+            });
+            await app.StartAsync();
+            var backend = new EchoWebSockets(app)
+            {
+                Address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()),
+            };
+            return backend;
+        }
+
+        public async ValueTask DisposeAsync() => await _app.DisposeAsync();
     }
 
     /// <summary>This gateway's connection instruments (its own meter factory's), whatever other gateways in the process record.</summary>
