@@ -123,9 +123,17 @@ public static class WaitingRoomExtensions
     /// </summary>
     /// <param name="configuration">The host's configuration (reads <c>Admin:Urls</c>).</param>
     /// <param name="publicUrls">The URLs the host serves the public on (its <c>urls</c> setting or the default).</param>
+    /// <exception cref="InvalidOperationException">An admin URL's port is also a public URL's: the admin API would answer the public.</exception>
     public static string? AdminListenUrls(IConfiguration configuration, string publicUrls)
     {
         var admin = AdminOptionsValidator.SplitUrls(configuration[AdminOptions.SectionName + ":" + nameof(AdminOptions.Urls)]);
+        var adminPorts = admin.Select(AdminOptionsValidator.TryParsePort).OfType<int>().ToHashSet();
+        foreach (var url in AdminOptionsValidator.SplitUrls(publicUrls))
+        {
+            if (AdminOptionsValidator.TryParsePort(url) is { } port && adminPorts.Contains(port))
+                throw new InvalidOperationException(
+                    $"Admin:Urls has port {port}, which the public URL '{url}' uses too: the admin API would answer the public there and share its connection cap. Give the admin API a port of its own (e.g. http://+:8081).");
+        }
         return admin.Length == 0 ? null : string.Join(';', AdminOptionsValidator.SplitUrls(publicUrls).Concat(admin).Distinct(StringComparer.OrdinalIgnoreCase));
     }
 
