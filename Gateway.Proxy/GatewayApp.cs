@@ -1,4 +1,3 @@
-using System.Reflection;
 using Gateway.Admission.Hosting;
 using Gateway.Proxy.Configuration;
 using Gateway.Proxy.Diagnostics;
@@ -128,45 +127,6 @@ public static class GatewayApp
             builder.WebHost.UseUrls(urls);
     }
 
-    /// <summary>
-    /// Binds <c>Kestrel:Limits</c> onto Kestrel's limits. A misspelt key or a value Kestrel refuses stops the start
-    /// with the key's path (a limit that silently does not apply is worse than no start). <c>MinRequestBodyDataRate</c>
-    /// and <c>MinResponseDataRate</c> cannot be set this way (their type has no settable properties).
-    /// </summary>
-    private static void BindLimits(IConfigurationSection section, KestrelServerLimits limits)
-    {
-        try
-        {
-            section.Bind(limits, o => o.ErrorOnUnknownConfiguration = true);
-        }
-        catch (Exception ex) when (IsBindFailure(ex))
-        {
-            // The binder names neither the key nor the value when a limit's setter refuses it: find the entry that fails alone.
-            var culprit = section.GetChildren().FirstOrDefault(child => !BindsAlone(section, child)) ?? section;
-            // A value out of range throws from the limit's setter, which the binder calls by reflection.
-            var reason = ex is TargetInvocationException { InnerException: { } inner } ? inner.Message : ex.Message;
-            throw new InvalidOperationException(
-                $"{culprit.Path}{(culprit.Value is null ? "" : $" is '{culprit.Value}'")}: {reason} (Kestrel:Limits takes Kestrel's KestrelServerLimits, e.g. MaxRequestHeaderCount = 64).", ex);
-        }
-    }
-
-    /// <summary>What the binder throws for a value it cannot convert, an unknown key, or a setter that refuses the value.</summary>
-    private static bool IsBindFailure(Exception ex) => ex is InvalidOperationException or ArgumentException or TargetInvocationException;
-
-    private static bool BindsAlone(IConfigurationSection section, IConfigurationSection child)
-    {
-        var alone = new ConfigurationBuilder().AddInMemoryCollection(child.AsEnumerable()).Build().GetSection(section.Path);
-        try
-        {
-            alone.Bind(new KestrelServerLimits(), o => o.ErrorOnUnknownConfiguration = true);
-            return true;
-        }
-        catch (Exception ex) when (IsBindFailure(ex))
-        {
-            return false;
-        }
-    }
-
     private static void AddHosting(WebApplicationBuilder builder)
     {
         // The client address and scheme come from the connection unless the operator names the proxies in
@@ -183,14 +143,14 @@ public static class GatewayApp
                 o.KnownIPNetworks.Add(network);
         });
 
-        // Kestrel reads only its endpoints from configuration by itself: the request limits the shipped appsettings.json
-        // sets (Kestrel:Limits) apply through this binding, once, when the server starts. The connection cap then
-        // moves onto the public listeners alone (ConnectionCaps), so a full public port leaves the admin port open.
+        // Kestrel reads only its endpoints from configuration by itself: Kestrel:Limits apply through KestrelLimits, once,
+        // when the server starts. The connection cap then moves onto the public listeners alone (ConnectionCaps), so a
+        // full public port leaves the admin port open.
         builder.Services.AddSingleton(sp => new ConnectionCaps(WaitingRoomExtensions.AdminPorts(builder.Configuration),
             sp.GetRequiredService<IOptions<Admission.Admin.AdminOptions>>().Value.MaxConcurrentConnections, sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<ILogger<ConnectionCaps>>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddOptions<KestrelServerOptions>().Configure<ConnectionCaps>((kestrel, caps) =>
         {
-            BindLimits(builder.Configuration.GetSection("Kestrel:Limits"), kestrel.Limits);
+            KestrelLimits.Bind(builder.Configuration.GetSection("Kestrel:Limits"), kestrel.Limits);
             caps.Apply(kestrel);
         });
 

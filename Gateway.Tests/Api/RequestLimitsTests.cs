@@ -3,6 +3,9 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Gateway.Tests.Infrastructure;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Gateway.Tests.Api;
 
@@ -127,18 +130,82 @@ public sealed class RequestLimitsTests
         Assert.Equal(HttpStatusCode.RequestUriTooLong, longLine.StatusCode);
     }
 
+    [Fact]
+    public async Task KestrelDataRates_FromConfiguration_Apply_OrAreOff()
+    {
+        await using var gateway = await GatewayHost.StartAsync(null, new Dictionary<string, string?>
+        {
+            ["Kestrel:Limits:MinRequestBodyDataRate:BytesPerSecond"] = "1000",
+            ["Kestrel:Limits:MinRequestBodyDataRate:GracePeriod"] = "00:00:02",
+            ["Kestrel:Limits:MinResponseDataRate"] = "off",
+            ["Kestrel:Limits:MaxRequestHeaderCount"] = "10",
+        });
+        var limits = gateway.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits;
+
+        Assert.Equal(1000, limits.MinRequestBodyDataRate!.BytesPerSecond);
+        Assert.Equal(TimeSpan.FromSeconds(2), limits.MinRequestBodyDataRate.GracePeriod);
+        Assert.Null(limits.MinResponseDataRate);
+        Assert.Equal(10, limits.MaxRequestHeaderCount);
+    }
+
+    [Fact]
+    public async Task ABodyTrickledBelowTheMinimumRate_IsCutOff_LongBeforeItWouldEnd_WithoutA500()
+    {
+        await using var gateway = await GatewayHost.StartAsync(null, new Dictionary<string, string?>
+        {
+            ["Kestrel:Limits:MinRequestBodyDataRate:BytesPerSecond"] = "1000",
+            ["Kestrel:Limits:MinRequestBodyDataRate:GracePeriod"] = "00:00:02",
+        });
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(gateway.BaseAddress.Host, gateway.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            $"POST /api/v1/queue/join HTTP/1.1\r\nHost: {gateway.BaseAddress.Authority}\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{{"));
+        var clock = Stopwatch.StartNew();
+
+        // One byte a second: far below 1,000 bytes/s. The answer must come once the grace period is over, not when the body would end.
+        using var trickle = new CancellationTokenSource();
+        var trickling = Task.Run(async () =>
+        {
+            while (!trickle.IsCancellationRequested)
+            {
+                await Task.Delay(1000, trickle.Token);
+                await stream.WriteAsync(" "u8.ToArray(), trickle.Token);
+            }
+        });
+        var head = await ReadHeadAsync(stream).WaitAsync(TimeSpan.FromSeconds(20));
+        await trickle.CancelAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => trickling);
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"answered after {clock.Elapsed}");
+        Assert.DoesNotContain(" 500 ", head, StringComparison.Ordinal);
+        Assert.Matches("^HTTP/1.1 (408|400) ", head);
+    }
+
     [Theory]
     [InlineData("MaxRequestHeaderCount", "0")]
     [InlineData("MaxRequestHeaderCount", "lots")]
     [InlineData("KeepAliveTimeout", "-00:00:01")]
     [InlineData("MaxRequestHeadersCount", "64")]
+    [InlineData("MinRequestBodyDataRate:BytesPerSecond", "0")]
+    [InlineData("MinRequestBodyDataRate:BytesPerSecond", "fast")]
+    [InlineData("MinRequestBodyDataRate:GracePeriod", "00:00:00.5")]
+    [InlineData("MinResponseDataRate:GracePeriod", "soon")]
+    [InlineData("MinResponseDataRate:BytesPerSecnd", "240")]
+    [InlineData("MinResponseDataRate", "none")]
     public async Task KestrelLimit_InvalidOrMisspelt_StopsTheStart_NamingTheKeyAndValue(string key, string value)
     {
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => GatewayHost.StartAsync(null, new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["Kestrel:Limits:MaxRequestLineSize"] = "8192",
-            ["Kestrel:Limits:" + key] = value,
-        }));
+            // A data rate with a good rate, so the grace period alone is at fault.
+            ["Kestrel:Limits:MinRequestBodyDataRate:BytesPerSecond"] = "240",
+            ["Kestrel:Limits:MinResponseDataRate:BytesPerSecond"] = "240",
+        };
+        if (key is "MinResponseDataRate")
+            settings.Remove("Kestrel:Limits:MinResponseDataRate:BytesPerSecond");
+        settings["Kestrel:Limits:" + key] = value;
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => GatewayHost.StartAsync(null, settings));
 
         Assert.StartsWith($"Kestrel:Limits:{key} is '{value}': ", error.Message, StringComparison.Ordinal);
     }
