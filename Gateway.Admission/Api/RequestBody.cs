@@ -61,6 +61,12 @@ internal static class RequestBody
                 {
                     return ([], TooLarge(context));
                 }
+                catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status408RequestTimeout)
+                {
+                    // Below Kestrel:Limits:MinRequestBodyDataRate after its grace period (a body trickled to hold the connection).
+                    context.Response.Headers.Connection = "close";
+                    return ([], ApiError.Result(ApiErrorCode.InvalidRequest, "The request body arrived too slowly; send it at once."));
+                }
                 catch (IOException) when (!context.RequestAborted.IsCancellationRequested)
                 {
                     // Broken framing (a malformed or overflowing chunk size, a body that ends before its declared length):

@@ -127,12 +127,11 @@ public static class WaitingRoomExtensions
     public static string? AdminListenUrls(IConfiguration configuration, string publicUrls)
     {
         var admin = AdminOptionsValidator.SplitUrls(configuration[AdminOptions.SectionName + ":" + nameof(AdminOptions.Urls)]);
-        var adminPorts = admin.Select(AdminOptionsValidator.TryParsePort).OfType<int>().ToHashSet();
         foreach (var url in AdminOptionsValidator.SplitUrls(publicUrls))
         {
-            if (AdminOptionsValidator.TryParsePort(url) is { } port && adminPorts.Contains(port))
+            if (AdminOptionsValidator.TryParsePort(url) is { } port && admin.FirstOrDefault(a => AdminOptionsValidator.TryParsePort(a) == port) is { } clash)
                 throw new InvalidOperationException(
-                    $"Admin:Urls has port {port}, which the public URL '{url}' uses too: the admin API would answer the public there and share its connection cap. Give the admin API a port of its own (e.g. http://+:8081).");
+                    $"Admin:Urls has '{clash}', whose port {port} the public URL '{url}' uses too: the admin API would answer the public there and share its connection cap. Give the admin API a port of its own (e.g. http://+:8081).");
         }
         return admin.Length == 0 ? null : string.Join(';', AdminOptionsValidator.SplitUrls(publicUrls).Concat(admin).Distinct(StringComparer.OrdinalIgnoreCase));
     }

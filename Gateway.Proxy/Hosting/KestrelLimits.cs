@@ -9,7 +9,9 @@ namespace Gateway.Proxy.Hosting;
 /// limits the shipped appsettings.json sets apply through this binding, once, when the server starts. A misspelt key
 /// or a value Kestrel refuses stops the start with the key's path and value: a limit that silently does not apply is
 /// worse than no start. The two data rates (<c>MinRequestBodyDataRate</c>, <c>MinResponseDataRate</c>), whose type
-/// the binder cannot build, take <c>BytesPerSecond</c> and <c>GracePeriod</c>, or <c>off</c>.
+/// the binder cannot build, take <c>BytesPerSecond</c> and <c>GracePeriod</c>. They cannot be switched off: without
+/// them nothing bounds a body or a response trickled a byte at a time, and a few thousand such clients hold the
+/// public connection cap.
 /// </summary>
 internal static class KestrelLimits
 {
@@ -36,15 +38,11 @@ internal static class KestrelLimits
             limits.MinResponseDataRate = DataRate(response);
     }
 
-    /// <summary>A data rate: <c>off</c> (no minimum), or <c>BytesPerSecond</c> (above 0) with an optional <c>GracePeriod</c> (above 1 s; 5 s when not given).</summary>
-    private static MinDataRate? DataRate(IConfigurationSection rate)
+    /// <summary>A data rate: <c>BytesPerSecond</c> (above 0) and an optional <c>GracePeriod</c> (hh:mm:ss, above 1 s and at most a minute; 5 s when not given).</summary>
+    private static MinDataRate DataRate(IConfigurationSection rate)
     {
-        if (rate.Value is { } whole)
-        {
-            return string.Equals(whole.Trim(), "off", StringComparison.OrdinalIgnoreCase)
-                ? null
-                : throw Refused(rate, "a data rate is 'off' or has BytesPerSecond and GracePeriod", null);
-        }
+        if (rate.Value is not null)
+            throw Refused(rate, "a data rate has BytesPerSecond and GracePeriod (it cannot be switched off: nothing else bounds a trickled body or response)", null);
         foreach (var child in rate.GetChildren())
         {
             if (!child.Key.Equals(nameof(MinDataRate.BytesPerSecond), StringComparison.OrdinalIgnoreCase) &&
@@ -56,16 +54,11 @@ internal static class KestrelLimits
             throw Refused(bytes, "BytesPerSecond must be a number above 0 (Kestrel's default is 240)", null);
         var grace = rate.GetSection(nameof(MinDataRate.GracePeriod));
         var gracePeriod = TimeSpan.FromSeconds(5);
-        if (grace.Value is not null && !TimeSpan.TryParse(grace.Value, CultureInfo.InvariantCulture, out gracePeriod))
-            throw Refused(grace, "GracePeriod must be a time span such as 00:00:05", null);
-        try
-        {
-            return new MinDataRate(bytesPerSecond, gracePeriod);
-        }
-        catch (ArgumentOutOfRangeException ex)
-        {
-            throw Refused(grace.Value is null ? rate : grace, ex.Message, ex);
-        }
+        // "5" alone would read as five days: only the hh:mm:ss form, and at most a minute.
+        if (grace.Value is not null && (!grace.Value.Contains(':', StringComparison.Ordinal) ||
+            !TimeSpan.TryParse(grace.Value, CultureInfo.InvariantCulture, out gracePeriod) || gracePeriod <= TimeSpan.FromSeconds(1) || gracePeriod > TimeSpan.FromMinutes(1)))
+            throw Refused(grace, "GracePeriod must be hh:mm:ss, above 1 s and at most a minute (e.g. 00:00:05)", null);
+        return new MinDataRate(bytesPerSecond, gracePeriod);
     }
 
     private static InvalidOperationException Refused(IConfigurationSection culprit, string reason, Exception? inner) =>

@@ -28,8 +28,8 @@ public sealed class AdminListenUrlsTests
     {
         var error = Assert.Throws<InvalidOperationException>(() => WaitingRoomExtensions.AdminListenUrls(Settings(admin), publicUrls));
 
-        Assert.StartsWith("Admin:Urls has port ", error.Message, StringComparison.Ordinal);
-        Assert.Contains("which the public URL '", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"Admin:Urls has '{admin}', whose port ", error.Message, StringComparison.Ordinal);
+        Assert.Contains("the public URL '", error.Message, StringComparison.Ordinal);
         Assert.Contains("(e.g. http://+:8081)", error.Message, StringComparison.Ordinal);
     }
 
@@ -37,9 +37,9 @@ public sealed class AdminListenUrlsTests
     public void TheGateway_DoesNotBuild_WithTheAdminOnThePublicPort()
     {
         var error = Assert.Throws<InvalidOperationException>(() =>
-            GatewayApp.Build(["--urls", "http://127.0.0.1:18080", "--Admin:Urls", "http://127.0.0.1:18080", "--environment", "Development"]));
+            GatewayApp.Build(["--urls", "http://127.0.0.1:18080", "--Admin:Urls", "http://127.0.0.1:18080", "--environment", "Development", "--hostBuilder:reloadConfigOnChange=false"]));
 
-        Assert.Equal("Admin:Urls has port 18080, which the public URL 'http://127.0.0.1:18080' uses too: the admin API would answer the public there and share its connection cap. Give the admin API a port of its own (e.g. http://+:8081).", error.Message);
+        Assert.Equal("Admin:Urls has 'http://127.0.0.1:18080', whose port 18080 the public URL 'http://127.0.0.1:18080' uses too: the admin API would answer the public there and share its connection cap. Give the admin API a port of its own (e.g. http://+:8081).", error.Message);
     }
 
     private static IConfiguration Settings(string? adminUrls) =>
