@@ -390,6 +390,22 @@ public sealed partial class ChartTests
     }
 
     [Fact]
+    public void ServiceMonitor_OnTheAdminPort_SelectsTheAdminServiceOnly()
+    {
+        var chart = Chart.Production("--set", "serviceMonitor.port=admin");
+        var monitor = chart.Single("ServiceMonitor");
+        var endpoint = Assert.Single(monitor["spec"]["endpoints"].Items);
+
+        Assert.Equal("admin", endpoint["port"].Str);
+        var selector = monitor["spec"]["selector"]["matchLabels"].Entries.ToDictionary(kv => kv.Key, kv => kv.Value.Str);
+        var selected = chart.OfKind("Service").Where(s =>
+            selector.All(kv => s["metadata"]["labels"][kv.Key].Str == kv.Value)).ToList();
+        var admin = Assert.Single(selected);
+        Assert.Equal(Chart.FullName + "-admin", admin["metadata"]["name"].Str);
+        Assert.Contains(admin["spec"]["ports"].Items, p => p["name"].Str == "admin");
+    }
+
+    [Fact]
     public void HelmTestPod_GetsReadyzThroughTheService_AsHardenedAsTheGateway()
     {
         var chart = Chart.Default();
@@ -443,6 +459,8 @@ public sealed partial class ChartTests
     [InlineData("at '/service/port'", "--set", "service.port=70000")]
     [InlineData("at '/containerPorts/http'", "--set", "containerPorts.http=0")]
     [InlineData("at '/admin/maxConcurrentConnections'", "--set", "admin.maxConcurrentConnections=0")]
+    [InlineData("at '/serviceMonitor/port'", "--set", "serviceMonitor.port=metrics")]
+    [InlineData("serviceMonitor.port=admin needs admin.separatePort=true", "--set", "serviceMonitor.enabled=true", "--set", "serviceMonitor.port=admin", "--set", "admin.separatePort=false")]
     [InlineData("at '/image/pullPolicy'", "--set", "image.pullPolicy=Sometimes")]
     [InlineData("at '/shutdown/timeout'", "--set", "shutdown.timeout=30s")]
     [InlineData("at '/secrets/signingKeys/0/secret'", "--set", "secrets.signingKeys[0].secret=c2hvcnQ=")]

@@ -205,6 +205,9 @@ section the chart owns or that holds secrets, a key named like a secret, or a va
 {{- if lt (int $v.terminationGracePeriodSeconds) (add $preStop $drain $timeout) }}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must cover preStop (%ds) + shutdown.drainDelay (%ds) + shutdown.timeout (%ds) = %ds, or in-flight requests are killed" (int $v.terminationGracePeriodSeconds) $preStop $drain $timeout (add $preStop $drain $timeout)) }}
 {{- end }}
+{{- if and $v.serviceMonitor.enabled (eq $v.serviceMonitor.port "admin") (not $v.admin.separatePort) }}
+{{- fail "serviceMonitor.port=admin needs admin.separatePort=true (there is no admin port otherwise)" }}
+{{- end }}
 {{- if and $v.admin.separatePort (eq (int $v.admin.port) (int $v.containerPorts.http)) }}
 {{- fail "admin.port must differ from containerPorts.http" }}
 {{- end }}
