@@ -27,7 +27,7 @@ internal sealed class AdminKeys : IDisposable
         _keys = Parse(options.CurrentValue);
         _subscription = options.OnChange(o => _keys = Parse(o));
         // The ports are what Kestrel was told to listen on at start-up; a reload cannot move them.
-        Ports = [.. AdminOptionsValidator.SplitUrls(options.CurrentValue.Urls).Select(AdminOptionsValidator.TryParsePort).OfType<int>().Distinct()];
+        Ports = [.. AdminOptionsValidator.Ports(options.CurrentValue.Urls)];
         _failures = PartitionedRateLimiter.Create<string, string>(client => RateLimitPartition.GetTokenBucketLimiter(client, _ => new TokenBucketRateLimiterOptions
         {
             TokenLimit = _options.CurrentValue.FailedAttemptsPerClientPerMinute,

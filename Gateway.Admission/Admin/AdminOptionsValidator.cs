@@ -46,6 +46,9 @@ internal sealed partial class AdminOptionsValidator : IValidateOptions<AdminOpti
     public static string[] SplitUrls(string? urls) =>
         (urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
+    /// <summary>The distinct ports of a Kestrel-style URL list; URLs without a fixed port (see <see cref="TryParsePort"/>) give none.</summary>
+    public static int[] Ports(string? urls) => [.. SplitUrls(urls).Select(TryParsePort).OfType<int>().Distinct()];
+
     /// <summary>The port of an http(s) URL with a fixed, non-zero TCP port; null for anything else (unix sockets, port 0, garbage).</summary>
     public static int? TryParsePort(string url)
     {

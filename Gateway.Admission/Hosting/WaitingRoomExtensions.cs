@@ -138,8 +138,7 @@ public static class WaitingRoomExtensions
 
     /// <summary>The ports of <c>Admin:Urls</c> (empty when it is unset): the listeners that serve operations, not the public.</summary>
     public static IReadOnlySet<int> AdminPorts(IConfiguration configuration) =>
-        AdminOptionsValidator.SplitUrls(configuration[AdminOptions.SectionName + ":" + nameof(AdminOptions.Urls)])
-            .Select(AdminOptionsValidator.TryParsePort).OfType<int>().ToHashSet();
+        AdminOptionsValidator.Ports(configuration[AdminOptions.SectionName + ":" + nameof(AdminOptions.Urls)]).ToHashSet();
 
     /// <summary>Adds the waiting-room gate to a YARP proxy pipeline (<c>MapReverseProxy(pipeline => ...)</c>), like YARP's own steps.</summary>
     public static IReverseProxyApplicationBuilder UseWaitingRoomGate(this IReverseProxyApplicationBuilder pipeline)
