@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Unicode;
 using System.Text.RegularExpressions;
 using Gateway.Admission.Queue;
 using Gateway.Admission.Rooms;
@@ -43,6 +44,10 @@ internal static partial class RoomPatch
     /// </summary>
     public static (Dictionary<string, string?>? Changes, string? Field, string? Problem, bool BadValue) Parse(ReadOnlySpan<byte> body, Room room, RoomSnapshot? current)
     {
+        // JsonDocument checks a string's UTF-8 only when it is read: a field name or value of invalid bytes would
+        // parse here and throw later, as a 500.
+        if (!Utf8.IsValid(body))
+            return (null, null, "The body must be UTF-8 JSON like " + Example + ".", false);
         JsonDocument document;
         try
         {

@@ -154,6 +154,26 @@ public sealed class AdminApiTests(RedisServerFixture redis) : IClassFixture<Redi
         Assert.NotNull(error["error"]!["trace_id"]);
     }
 
+    [Theory]
+    [InlineData("{\"state\":\"\xff\"}")]
+    [InlineData("{\"\xff\":1}")]
+    [InlineData("{\"opens_at\":\"\xff\xfe\"}")]
+    public async Task Patch_InvalidUtf8_Answers400_NeverA500(string latin1Body)
+    {
+        await using var bed = await StartAsync();
+        using var admin = bed.Gateway.CreateAdminClient();
+        var bytes = Encoding.Latin1.GetBytes(latin1Body); // \xff and \xfe as single bytes: not UTF-8
+
+        var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        var (status, error, _) = await admin.SendAsync(new HttpRequestMessage(HttpMethod.Patch, "/admin/v1/rooms/" + bed.Room) { Content = content });
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("INVALID_REQUEST", error["error"]!["code"]!.GetValue<string>());
+        var (_, room, _) = await admin.GetAsync(bed.Room);
+        Assert.Empty(room["overrides"]!.AsObject());
+    }
+
     [Fact]
     public async Task Patch_BodyOver4KiB_Answers413_AndMergePatchMediaTypeIsAccepted()
     {
