@@ -23,5 +23,17 @@ internal sealed class ProxyConfigRules : IProxyConfigFilter
         return ValueTask.FromResult(cluster);
     }
 
-    public ValueTask<RouteConfig> ConfigureRouteAsync(RouteConfig route, ClusterConfig? cluster, CancellationToken cancel) => ValueTask.FromResult(route);
+    /// <summary>
+    /// A route must name a cluster that exists: YARP accepts one that does not and answers its requests with an
+    /// empty 503, so a typo in <c>ClusterId</c> would take a route down without a word in the log.
+    /// </summary>
+    public ValueTask<RouteConfig> ConfigureRouteAsync(RouteConfig route, ClusterConfig? cluster, CancellationToken cancel)
+    {
+        if (string.IsNullOrEmpty(route.ClusterId))
+            throw new InvalidOperationException($"ReverseProxy:Routes:{route.RouteId}:ClusterId is missing; name one of the clusters under ReverseProxy:Clusters.");
+        if (cluster is null)
+            throw new InvalidOperationException(
+                $"ReverseProxy:Routes:{route.RouteId}:ClusterId '{route.ClusterId}' names no cluster; ReverseProxy:Clusters has no '{route.ClusterId}'.");
+        return ValueTask.FromResult(route);
+    }
 }

@@ -27,6 +27,17 @@ public sealed class StartupValidationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RouteNamingAMissingCluster_FailsStartup_NamingTheRouteAndTheCluster()
+    {
+        var settings = TestConfig.Gateway(_backends);
+        settings["ReverseProxy:Routes:payment:ClusterId"] = "paymnet";
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => GatewayHost.StartAsync(null, settings));
+
+        Assert.Contains("ReverseProxy:Routes:payment:ClusterId 'paymnet' names no cluster", Flatten(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task NonPositiveCapacity_FailsStartup_WithKeyAndExample()
     {
         var settings = TestConfig.Gateway(_backends);
