@@ -1,3 +1,4 @@
+using System.Text;
 using Gateway.Admission.Adaptive;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
@@ -27,6 +28,12 @@ internal sealed class GatewayForwarderHttpClientFactory(
         handler.PooledConnectionLifetime = settings.PooledConnectionLifetime;
         if (context.NewConfig.MaxConnectionsPerServer is null)
             handler.MaxConnectionsPerServer = settings.MaxConnectionsPerServer;
+        // Kestrel reads request header values as UTF-8 (it refuses bytes that are not). HttpClient sends only ASCII
+        // unless told otherwise: a client's "X-Name: é" became an empty 502 that counted against the backend's
+        // health, so anyone could mark destinations unhealthy. Forwarded as the bytes that came, unless the
+        // cluster's HttpClient:RequestHeaderEncoding says otherwise.
+        if (context.NewConfig.RequestHeaderEncoding is null)
+            handler.RequestHeaderEncodingSelector = static (_, _) => Encoding.UTF8;
     }
 
     protected override HttpMessageHandler WrapHandler(ForwarderHttpClientContext context, HttpMessageHandler handler)

@@ -60,6 +60,27 @@ public sealed class ProxyTests
     }
 
     [Fact]
+    public async Task NonAsciiHeaderValue_IsForwardedAsSent_NotA502AgainstTheBackend()
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null, UngateAll);
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, RequestHeaderEncodingSelector = (_, _) => System.Text.Encoding.UTF8 })
+        {
+            BaseAddress = bed.Gateway.BaseAddress,
+        };
+
+        for (var i = 0; i < 20; i++) // more than a passive health check's failure threshold
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/inventory/_backend/echo");
+            request.Headers.TryAddWithoutValidation("X-Name", "Jos\u00e9 \uc548\ub155");
+            using var response = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var echo = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+            Assert.Equal("Jos\u00e9 \uc548\ub155", echo["headers"]!["x-name"]!.GetValue<string>());
+        }
+        Assert.Equal(HttpStatusCode.OK, (await bed.Client.Http.GetAsync("/api/inventory")).StatusCode);
+    }
+
+    [Fact]
     public async Task BrokenConfigEdit_KeepsTheLastGoodConfig()
     {
         await using var bed = await GatewayTestBed.StartAsync(null, UngateAll);
