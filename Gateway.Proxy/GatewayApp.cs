@@ -25,6 +25,7 @@ public static class GatewayApp
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = ContentRoot(args, Directory.GetCurrentDirectory()) });
+        LastGoodJsonFiles.Apply(builder.Configuration);
         var configFile = ConfigFile.Add(builder.Configuration);
         configure?.Invoke(builder);
 
@@ -38,6 +39,7 @@ public static class GatewayApp
         GatewayTelemetry.Add(builder);
 
         var app = builder.Build();
+        LastGoodJsonFiles.Report(app.Configuration, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ConfigFile).FullName!));
         app.UseMiddleware<UnhandledErrors>();
         app.UseMiddleware<RoutingRefusals>();
         // Empty KnownProxies/KnownNetworks in ASP.NET Core means "trust every proxy", so the middleware runs only

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.FileProviders;
 
 namespace Gateway.Proxy.Configuration;
@@ -23,8 +24,11 @@ internal static class ConfigFile
         var full = Path.GetFullPath(path);
         if (!File.Exists(full))
             throw new InvalidOperationException($"{Key} is '{path}', but there is no file at '{full}'; fix the path or mount the file (e.g. /etc/waiting-room/appsettings.Production.json).");
-        configuration.AddJsonFile(Watch(full), Path.GetFileName(full), optional: false, reloadOnChange: true);
-        return new ConfigurationBuilder().AddJsonFile(Watch(full), Path.GetFileName(full), optional: false, reloadOnChange: true).Build();
+        var source = new JsonConfigurationSource { FileProvider = Watch(full), Path = Path.GetFileName(full), Optional = false, ReloadOnChange = true };
+        ((IConfigurationBuilder)configuration).Add(LastGoodJsonFiles.From(source));
+        // The file alone, read through the same provider: one read of the file serves both views, so the rooms taken
+        // from it never lag an edit behind the rest of the configuration (a second provider polls on its own).
+        return new ConfigurationRoot([((IConfigurationRoot)configuration).Providers.Last()]);
     }
 
     private static PhysicalFileProvider Watch(string file) =>

@@ -103,6 +103,57 @@ public sealed class ConfigurationTests
         Directory.Delete(mount, recursive: true);
     }
 
+    [Fact]
+    public async Task UnparsableEdit_OnReload_KeepsTheLastGoodFile_IsLogged_AndAGoodSaveApplies()
+    {
+        var logs = new CapturedLogs();
+        await using var bed = await GatewayTestBed.StartAsync(null, capacity: 3, refill: 0.001, host: b => b.Logging.AddProvider(logs));
+
+        // A stray comma: the framework's provider would empty the file's data and, at the next reload of anything,
+        // every room and route in it would be gone.
+        await File.WriteAllTextAsync(bed.Gateway.ConfigPath, TestConfig.ToJson(bed.Settings).Replace("{", "{,", StringComparison.Ordinal));
+        await logs.WaitForAsync(e => e.Level == LogLevel.Error && e.EventId.Id == 103 && e.Message.Contains("does not parse", StringComparison.Ordinal), "the broken edit is reported");
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // any reload the broken file caused has run
+
+        var states = new List<string>();
+        for (var i = 0; i < 4; i++)
+            states.Add((await bed.Client.JoinAsync(bed.Room, $"u{i}")).Body["status"]!.GetValue<string>());
+        Assert.Equal(["ready", "ready", "ready", "waiting"], states);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await bed.Client.Http.GetAsync("/api/inventory")).StatusCode); // the gated route is still there
+        Assert.DoesNotContain(logs.Entries, e => e.Message.Contains("0 rooms", StringComparison.Ordinal) || e.Message.Contains("applied: 0 routes", StringComparison.Ordinal));
+
+        bed.Settings[$"WaitingRoom:Rooms:{bed.Room}:RefillPerSecond"] = "1000";
+        await bed.Gateway.RewriteConfigAsync(bed.Settings);
+        var last = (await bed.Client.JoinAsync(bed.Room, "u3")).Body["waiting_token"]!.GetValue<string>();
+        await Eventually.TrueAsync(async () => (await bed.Client.StatusAsync(last)).Body["status"]!.GetValue<string>() == "ready", because: "the good save after the broken one applies");
+    }
+
+    [Fact]
+    public async Task ConfigMap_ARoomAddedWithItsRoute_AppliesOnThatEdit()
+    {
+        await using var backends = await Gateway.SampleBackends.SampleBackendsApp.StartAsync(new Gateway.SampleBackends.SampleBackendsOptions { ReservationPort = 0, InventoryPort = 0, PaymentPort = 0 });
+        var mount = Directory.CreateTempSubdirectory("wr-configmap-").FullName;
+        var settings = TestConfig.Gateway(backends, gated: false);
+        Publish(mount, "..2026_12_01_10_00_00.000000001", settings);
+        File.CreateSymbolicLink(Path.Combine(mount, "appsettings.Production.json"), Path.Combine("..data", "appsettings.Production.json"));
+        await using var gateway = await GatewayHost.StartAsync(null, new Dictionary<string, string?> { ["Gateway:ConfigFile"] = Path.Combine(mount, "appsettings.Production.json") });
+        using var client = gateway.CreateClient();
+        var queue = new QueueClient(client);
+        Assert.Equal(HttpStatusCode.NotFound, (await queue.JoinAsync("festival")).Status);
+
+        // One edit, nothing after it: the room (read from the file alone) must not wait for a second edit.
+        settings["WaitingRoom:Rooms:festival:Capacity"] = "5";
+        settings["WaitingRoom:Rooms:festival:RefillPerSecond"] = "1";
+        settings["ReverseProxy:Routes:fest:ClusterId"] = "inventory";
+        settings["ReverseProxy:Routes:fest:Match:Path"] = "/fest/{**rest}";
+        settings["ReverseProxy:Routes:fest:Metadata:WaitingRoom"] = "festival";
+        Publish(mount, "..2026_12_01_10_05_00.000000002", settings);
+
+        await Eventually.TrueAsync(async () => (await queue.JoinAsync("festival")).Status == HttpStatusCode.Accepted, TimeSpan.FromSeconds(30), "the new room takes joins");
+        await Eventually.TrueAsync(async () => (await client.GetAsync("/fest/x")).StatusCode == HttpStatusCode.TooManyRequests, TimeSpan.FromSeconds(30), "its new route is gated by it");
+        Directory.Delete(mount, recursive: true);
+    }
+
     /// <summary>Writes a new timestamped directory and swaps the ..data link to it in one rename, as the kubelet does.</summary>
     private static void Publish(string mount, string version, Dictionary<string, string?> settings)
     {
