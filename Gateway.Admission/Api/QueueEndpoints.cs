@@ -10,6 +10,7 @@ using Gateway.Admission.Rooms;
 using Gateway.Admission.Tokens;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
@@ -216,7 +217,12 @@ internal sealed partial class QueueEndpoints(
             default:
                 var standing = result.Standing;
                 return ApiError.Result(ApiErrorCode.NotReady,
-                    result.Outcome == EnterOutcome.Paused ? "Admissions are paused for a moment; your place is kept. Keep polling status." : "Not your turn yet; keep polling status.",
+                    result.Outcome switch
+                    {
+                        EnterOutcome.Paused => "Admissions are paused for a moment; your place is kept. Keep polling status.",
+                        EnterOutcome.AtMaxActive => "The site is at its limit of people inside; your place is kept and you go in as soon as someone leaves. Keep polling status.",
+                        _ => "Not your turn yet; keep polling status.",
+                    },
                     null, new ErrorDetails(Position: standing?.Position, EtaSec: standing?.Eta?.Seconds, EventId: room.Id));
         }
     }
@@ -230,6 +236,13 @@ internal sealed partial class QueueEndpoints(
             if (error is not null)
                 return error;
             token = value;
+        }
+        else if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+        {
+            // The token came in the query; a body is read only to hold it to the queue API's 4 KiB like any other.
+            var (_, error) = await RequestBody.ReadAsync(context);
+            if (error is not null)
+                return error;
         }
         if (!TryFindPlace(token, out var room, out var placeId))
             return ApiError.Result(ApiErrorCode.TokenNotFound, "Pass the waiting token as ?token=... (or as the request body from sendBeacon).");

@@ -95,7 +95,13 @@ internal sealed class QueueService(
                 metrics.Denied(room.Id, "not_found");
                 return new EnterResult(EnterOutcome.NotFound, null, default, default, null);
             default:
-                metrics.Denied(room.Id, stored.Outcome == EnterOutcome.NotReady ? "not_ready" : "room_" + (stored.Outcome == EnterOutcome.Paused ? "paused" : "closed"));
+                metrics.Denied(room.Id, stored.Outcome switch
+                {
+                    EnterOutcome.NotReady => "not_ready",
+                    EnterOutcome.Paused => "room_paused",
+                    EnterOutcome.AtMaxActive => "max_active",
+                    _ => "room_closed",
+                });
                 return new EnterResult(stored.Outcome, null, default, default, Describe(room, stored.Place, stored.Now, stored.TokensAvailable));
         }
     }

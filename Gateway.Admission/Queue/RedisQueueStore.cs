@@ -100,6 +100,7 @@ internal sealed class RedisQueueStore : IQueueStore
             "NOT_FOUND" => EnterOutcome.NotFound,
             "PAUSED" => EnterOutcome.Paused,
             "CLOSED" => EnterOutcome.Closed,
+            "MAX_ACTIVE" => EnterOutcome.AtMaxActive,
             var other => throw Unexpected("enter", other),
         };
         var firstEta = (long)r[(int)R.FirstEta];

@@ -78,6 +78,12 @@ internal enum EnterOutcome
 
     /// <summary>Ready, but an operator closed the room: nobody more is admitted.</summary>
     Closed,
+
+    /// <summary>
+    /// Ready, but the room has <c>MaxActive</c> admissions in force (an operator lowered it after this place was
+    /// promoted): the reservation is kept and granted once an admission ends.
+    /// </summary>
+    AtMaxActive,
 }
 
 /// <summary>The enter script's answer. <paramref name="First"/> is true only for the call that admitted.</summary>

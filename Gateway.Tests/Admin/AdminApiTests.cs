@@ -154,6 +154,34 @@ public sealed class AdminApiTests(RedisServerFixture redis) : IClassFixture<Redi
         Assert.NotNull(error["error"]!["trace_id"]);
     }
 
+    [Fact]
+    public async Task MaxActive_LoweredBelowThoseAlreadyReady_CapsAdmissions_AndTheReadyGoInAsAdmissionsEnd()
+    {
+        await using var bed = await StartAsync(capacity: 5, refill: 0.001);
+        using var admin = bed.Gateway.CreateAdminClient();
+        var tokens = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            var (_, body, _) = await bed.Client.JoinAsync(bed.Room, $"u{i}");
+            Assert.Equal("ready", body["status"]!.GetValue<string>());
+            tokens.Add(body["waiting_token"]!.GetValue<string>());
+        }
+
+        await admin.SetAsync(bed.Room, """{"max_active": 2}""");
+        var outcomes = new List<HttpStatusCode>();
+        foreach (var token in tokens)
+            outcomes.Add((await bed.Client.EnterAsync(token)).Status);
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden], outcomes);
+        var (_, room, _) = await admin.GetAsync(bed.Room);
+        Assert.Equal(2, room["active"]!.GetValue<int>());
+        Assert.Equal("ready", (await bed.Client.StatusAsync(tokens[2])).Body["status"]!.GetValue<string>()); // the reservation is kept
+
+        Assert.Equal(HttpStatusCode.NoContent, await bed.Client.LeaveAsync(tokens[0])); // an admission ends
+        Assert.Equal(HttpStatusCode.OK, (await bed.Client.EnterAsync(tokens[2])).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await bed.Client.EnterAsync(tokens[3])).Status);
+    }
+
     [Theory]
     [InlineData("{\"state\":\"\xff\"}")]
     [InlineData("{\"\xff\":1}")]

@@ -22,6 +22,9 @@ if r.state == 'w' then
 end
 -- Paused or closed by an operator: nobody is admitted; a ready place keeps its reservation (status renews it).
 if STATE ~= 'open' then return reply(STATE == 'paused' and 'PAUSED' or 'CLOSED', id, r, bucket()) end
+-- MaxActive counts admissions in force: promotion keeps active + ready within it, but an operator may lower it
+-- after people were promoted. Their reservations are kept (status renews them) and granted as admissions end.
+if EFF_MAX_ACTIVE > 0 and redis.call('ZCARD', K_ACT) >= EFF_MAX_ACTIVE then return reply('MAX_ACTIVE', id, r, bucket()) end
 r.state = 'a'
 r.aid = A_AID
 local expiry = NOW + ADMISSION_TTL_MS
