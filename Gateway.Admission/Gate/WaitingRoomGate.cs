@@ -4,6 +4,7 @@ using Gateway.Admission.Rooms;
 using Gateway.Admission.Tokens;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Model;
 
 namespace Gateway.Admission.Gate;
@@ -100,11 +101,15 @@ internal sealed class WaitingRoomGate(
     internal static string? Check(AdmissionTokens tokens, RevokedAdmissions revoked, string? token, string roomId) =>
         tokens.Verify(token, roomId) is { } admissionId && !revoked.Contains(admissionId) ? admissionId : null;
 
-    private static bool AcceptsHtml(HttpRequest request)
+    /// <summary>Whether the request takes <c>text/html</c> (a browser's navigation): named in Accept with a quality above 0.</summary>
+    internal static bool AcceptsHtml(HttpRequest request)
     {
-        foreach (var value in request.Headers.Accept)
+        var accept = request.Headers.Accept;
+        if (accept.Count == 0 || !MediaTypeHeaderValue.TryParseList(accept, out var types))
+            return false;
+        foreach (var type in types)
         {
-            if (value is not null && value.Contains("text/html", StringComparison.OrdinalIgnoreCase))
+            if (type.MediaType.Equals("text/html", StringComparison.OrdinalIgnoreCase) && type.Quality is not <= 0)
                 return true;
         }
         return false;
