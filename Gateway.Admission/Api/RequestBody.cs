@@ -16,6 +16,9 @@ internal static class RequestBody
 {
     public const int MaxBytes = 4096;
 
+    // Data plus chunk framing: a chunk of one byte costs up to 7 bytes of framing ("1\r\n" + data + "\r\n"), more with extensions.
+    private const int ChunkedLimit = 16 * MaxBytes;
+
     /// <summary>Reads a JSON body of type <typeparamref name="T"/>, or explains why not (the error result to answer with).</summary>
     public static async Task<(T? Value, IResult? Error)> ReadJsonAsync<T>(HttpContext context, JsonTypeInfo<T> type, string example) where T : class
     {
@@ -43,9 +46,11 @@ internal static class RequestBody
         var request = context.Request;
         if (request.ContentLength > MaxBytes)
             return ([], TooLarge(context));
-        // Kestrel itself stops a larger body (and will not drain one after the answer).
+        // Kestrel itself stops a larger body (and will not drain one after the answer). A chunked body's limit has room
+        // for its framing, which Kestrel counts too: a 4 KiB body in small chunks is within the contract's 4 KiB, and
+        // the loop below still stops reading after MaxBytes + 1 bytes of data.
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-            limit.MaxRequestBodySize = MaxBytes + 1;
+            limit.MaxRequestBodySize = request.ContentLength is null ? ChunkedLimit : MaxBytes + 1;
         var buffer = ArrayPool<byte>.Shared.Rent(MaxBytes + 1);
         try
         {

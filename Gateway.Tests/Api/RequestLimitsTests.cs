@@ -29,6 +29,60 @@ public sealed class RequestLimitsTests
         Assert.Contains("\"PAYLOAD_TOO_LARGE\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("DELETE")]
+    [InlineData("POST")]
+    public async Task Leave_WithTheTokenInTheQuery_AndABodyOver4KiB_Is413_AndThePlaceIsKept(string method)
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null, capacity: 1, refill: 0.001);
+        var token = (await bed.Client.JoinAsync(bed.Room, "someone")).Body["waiting_token"]!.GetValue<string>();
+
+        using var request = new HttpRequestMessage(new HttpMethod(method), "/api/v1/queue/leave?token=" + Uri.EscapeDataString(token))
+        {
+            Content = new ByteArrayContent(new byte[9000]),
+        };
+        using var response = await bed.Client.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Contains("\"PAYLOAD_TOO_LARGE\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await bed.Client.StatusAsync(token)).Status);
+    }
+
+    [Theory]
+    [InlineData(4096)]
+    [InlineData(64)]
+    public async Task ChunkedBody_Of4KiB_InSmallChunks_IsAccepted(int chunkSize)
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null);
+        var json = $$"""{"event_id":"{{bed.Room}}"}""";
+        var body = Encoding.UTF8.GetBytes(json + new string(' ', 4096 - json.Length));
+
+        using var content = new ChunkedContent(body, chunkSize);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await bed.Client.Http.PostAsync("/api/v1/queue/join", content);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+    }
+
+    /// <summary>A body of unknown length (so HttpClient sends it chunked), written <c>chunkSize</c> bytes at a time.</summary>
+    private sealed class ChunkedContent(byte[] body, int chunkSize) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            for (var i = 0; i < body.Length; i += chunkSize)
+            {
+                await stream.WriteAsync(body.AsMemory(i, Math.Min(chunkSize, body.Length - i)));
+                await stream.FlushAsync();
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+
     [Fact]
     public async Task ChunkedBodyOf25MB_IsRefusedAfter4KiB_WithoutWaitingForTheRest()
     {
