@@ -92,9 +92,9 @@ internal static partial class RoomPatch
                     ? (capacity.ToString(CultureInfo.InvariantCulture), null)
                     : (null, $"capacity must be a whole number of admissions from 1 to {MaxCapacity} (e.g. 100), or null to remove the override.");
             case "refill_per_second":
-                return value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var refill) && double.IsFinite(refill) && refill > 0 && refill <= MaxRefill
+                return value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var refill) && double.IsFinite(refill) && refill >= WaitingRoomOptionsValidator.MinRefillPerSecond && refill <= MaxRefill
                     ? (refill.ToString("R", CultureInfo.InvariantCulture), null)
-                    : (null, $"refill_per_second must be a number of admissions per second above 0 and at most {MaxRefill} (e.g. 25 or 0.5), or null to remove the override; to stop admissions set state to \"paused\".");
+                    : (null, $"refill_per_second must be a number of admissions per second from {WaitingRoomOptionsValidator.MinRefillPerSecond} to {MaxRefill} (e.g. 25 or 0.5), or null to remove the override; to stop admissions set state to \"paused\".");
             case "max_active":
                 return value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var max) && max is >= 1 and <= MaxActiveLimit
                     ? (max.ToString(CultureInfo.InvariantCulture), null)

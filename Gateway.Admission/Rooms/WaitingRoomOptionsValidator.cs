@@ -13,6 +13,12 @@ namespace Gateway.Admission.Rooms;
 /// </summary>
 internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment environment, IConfiguration? configuration = null) : IValidateOptions<WaitingRoomOptions>
 {
+    /// <summary>
+    /// The slowest refill a room takes (configuration or the admin API): one admission in under 3 hours. Anything
+    /// slower is a room that admits nobody, which a pause says honestly, and rounds to a rate of 0 in the ETA.
+    /// </summary>
+    public const double MinRefillPerSecond = 0.0001;
+
     [GeneratedRegex(@"^[A-Za-z0-9_-]{1,64}\z")]
     internal static partial Regex RoomIdPattern();
 
@@ -42,8 +48,8 @@ internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment envir
                 errors.Add($"{key}: the room id must be 1-64 letters, digits, '-' or '_' (e.g. 'concert-2026').");
             if (room.Capacity < 1)
                 errors.Add($"{key}:Capacity is {room.Capacity}; it must be a whole number of admissions >= 1 (e.g. 100).");
-            if (!(room.RefillPerSecond > 0) || room.RefillPerSecond > 1_000_000)
-                errors.Add($"{key}:RefillPerSecond is {room.RefillPerSecond}; it must be > 0 and <= 1000000 admissions per second (e.g. 10 or 0.5).");
+            if (!(room.RefillPerSecond >= MinRefillPerSecond) || room.RefillPerSecond > 1_000_000)
+                errors.Add($"{key}:RefillPerSecond is {room.RefillPerSecond}; it must be >= {MinRefillPerSecond} (one admission in under 3 hours) and <= 1000000 admissions per second (e.g. 10 or 0.5).");
             if (room.AdmissionTtl <= TimeSpan.Zero)
                 errors.Add($"{key}:AdmissionTtl is {room.AdmissionTtl}; it must be a positive TimeSpan (e.g. 00:10:00).");
             if (room.AbandonAfter < TimeSpan.FromSeconds(1))

@@ -104,6 +104,8 @@ public sealed class AdminApiTests(RedisServerFixture redis) : IClassFixture<Redi
     [InlineData("""{"capacity": 99999999999999999999}""", "capacity")]
     [InlineData("""{"refill_per_second": 0}""", "refill_per_second")]
     [InlineData("""{"refill_per_second": -1}""", "refill_per_second")]
+    [InlineData("""{"refill_per_second": 1e-320}""", "refill_per_second")]
+    [InlineData("""{"refill_per_second": 0.00005}""", "refill_per_second")]
     [InlineData("""{"refill_per_second": 1e300}""", "refill_per_second")]
     [InlineData("""{"max_active": 0}""", "max_active")]
     [InlineData("""{"max_active": true}""", "max_active")]

@@ -45,6 +45,7 @@ public sealed class WaitingRoomOptionsValidatorTests
     [InlineData("WaitingRoom:Rooms:concert:Capacity", "0", "WaitingRoom:Rooms:concert:Capacity is 0;", "(e.g. 100)")]
     [InlineData("WaitingRoom:Rooms:concert:Capacity", "lots", "WaitingRoom:Rooms:concert: ", "Use a whole number for Capacity")]
     [InlineData("WaitingRoom:Rooms:concert:RefillPerSecond", "0", "WaitingRoom:Rooms:concert:RefillPerSecond is 0;", "(e.g. 10 or 0.5)")]
+    [InlineData("WaitingRoom:Rooms:concert:RefillPerSecond", "1E-320", "WaitingRoom:Rooms:concert:RefillPerSecond is 1E-320;", "(e.g. 10 or 0.5)")]
     [InlineData("WaitingRoom:Rooms:concert:RefillPerSecond", "2000000", "WaitingRoom:Rooms:concert:RefillPerSecond is 2000000;", "(e.g. 10 or 0.5)")]
     [InlineData("WaitingRoom:Rooms:concert:AdmissionTtl", "00:00:00", "WaitingRoom:Rooms:concert:AdmissionTtl is 00:00:00;", "(e.g. 00:10:00)")]
     [InlineData("WaitingRoom:Rooms:concert:AbandonAfter", "00:00:00.5", "WaitingRoom:Rooms:concert:AbandonAfter is 00:00:00.5000000;", "(e.g. 00:01:00)")]
