@@ -195,7 +195,7 @@ internal sealed class QueueService(
         if (state == RoomState.Closed)
             return new Standing(StandingStatus.Closed, null, null, waited, PollCadence.Settled(room), null, now);
         if (state == RoomState.Paused)
-            return new Standing(StandingStatus.Paused, place.Position, null, waited, PollCadence.Paused(room), null, now);
+            return new Standing(StandingStatus.Paused, place.State == PlaceState.Ready ? 0 : place.Position, null, waited, PollCadence.Paused(room), null, now);
         if (place.State == PlaceState.Ready)
             return new Standing(StandingStatus.Ready, 0, new EtaEstimate(0, 1), waited, PollCadence.NearFrontMs, null, now) { ReadyAt = place.ReadyAt };
 

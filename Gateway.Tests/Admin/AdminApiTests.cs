@@ -374,6 +374,9 @@ public sealed class AdminApiTests(RedisServerFixture redis) : IClassFixture<Redi
         Assert.Equal("NOT_READY", refused["error"]!["code"]!.GetValue<string>());
         var (_, status, _) = await bed.Client.StatusAsync(token);
         Assert.Equal("paused", status["status"]!.GetValue<string>());
+        var (_, readyStatus, _) = await bed.Client.StatusAsync(ready);
+        Assert.Equal("paused", readyStatus["status"]!.GetValue<string>());
+        Assert.Equal(0, readyStatus["position"]!.GetValue<long>()); // ready: position 0, as the API says, paused or not
         Assert.Equal("Admissions are paused for a moment. Your place in line is kept.", status["message"]!.GetValue<string>());
         var room = (await admin.GetAsync(bed.Room)).Body;
         Assert.Equal(1, room["waiting"]!.GetValue<long>());
@@ -408,6 +411,9 @@ public sealed class AdminApiTests(RedisServerFixture redis) : IClassFixture<Redi
         var (enterStatus, error, _) = await bed.Client.EnterAsync(ready);
         Assert.Equal(HttpStatusCode.Forbidden, enterStatus);
         Assert.Equal("ROOM_CLOSED", error["error"]!["code"]!.GetValue<string>());
+        var (waitingEnter, waitingError, _) = await bed.Client.EnterAsync(waiting); // not only the ready: the closed room is the answer
+        Assert.Equal(HttpStatusCode.Forbidden, waitingEnter);
+        Assert.Equal("ROOM_CLOSED", waitingError["error"]!["code"]!.GetValue<string>());
         Assert.Equal(0, (await admin.GetAsync(bed.Room)).Body["admitted_total"]!.GetValue<long>());
     }
 

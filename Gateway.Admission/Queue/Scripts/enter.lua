@@ -18,7 +18,7 @@ if r.state == 'a' then
 end
 if r.state == 'w' then
   redis.call('ZADD', K_DL, 'XX', ROOM_NOW + ABANDON_MS, id)
-  return reply('NOT_READY', id, r, bucket())
+  return reply(STATE == 'closed' and 'CLOSED' or 'NOT_READY', id, r, bucket())
 end
 -- Paused or closed by an operator: nobody is admitted; a ready place keeps its reservation (status renews it).
 if STATE ~= 'open' then return reply(STATE == 'paused' and 'PAUSED' or 'CLOSED', id, r, bucket()) end
