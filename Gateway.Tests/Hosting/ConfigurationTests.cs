@@ -82,15 +82,10 @@ public sealed class ConfigurationTests
     [Fact]
     public async Task ConfigMapMountedByTheKubelet_ASymlinkSwap_AppliesTheNewRouteLive()
     {
-        // The kubelet's layout: <dir>/appsettings.Production.json -> ..data/appsettings.Production.json,
-        // ..data -> ..<timestamp>/ ; an update writes a new timestamped directory and swaps ..data atomically.
         await using var backends = await Gateway.SampleBackends.SampleBackendsApp.StartAsync(new Gateway.SampleBackends.SampleBackendsOptions { ReservationPort = 0, InventoryPort = 0, PaymentPort = 0 });
-        var mount = Directory.CreateTempSubdirectory("wr-configmap-").FullName;
         var settings = TestConfig.Gateway(backends, gated: false);
-        Publish(mount, "..2026_12_01_10_00_00.000000001", settings);
-        File.CreateSymbolicLink(Path.Combine(mount, "appsettings.Production.json"), Path.Combine("..data", "appsettings.Production.json"));
-
-        await using var gateway = await GatewayHost.StartAsync(null, new Dictionary<string, string?> { ["Gateway:ConfigFile"] = Path.Combine(mount, "appsettings.Production.json") });
+        var (mount, gateway) = await StartOnConfigMapAsync(settings);
+        await using var _ = gateway;
         using var client = gateway.CreateClient();
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/shop/inventory")).StatusCode);
 
@@ -132,11 +127,9 @@ public sealed class ConfigurationTests
     public async Task ConfigMap_ARoomAddedWithItsRoute_AppliesOnThatEdit()
     {
         await using var backends = await Gateway.SampleBackends.SampleBackendsApp.StartAsync(new Gateway.SampleBackends.SampleBackendsOptions { ReservationPort = 0, InventoryPort = 0, PaymentPort = 0 });
-        var mount = Directory.CreateTempSubdirectory("wr-configmap-").FullName;
         var settings = TestConfig.Gateway(backends, gated: false);
-        Publish(mount, "..2026_12_01_10_00_00.000000001", settings);
-        File.CreateSymbolicLink(Path.Combine(mount, "appsettings.Production.json"), Path.Combine("..data", "appsettings.Production.json"));
-        await using var gateway = await GatewayHost.StartAsync(null, new Dictionary<string, string?> { ["Gateway:ConfigFile"] = Path.Combine(mount, "appsettings.Production.json") });
+        var (mount, gateway) = await StartOnConfigMapAsync(settings);
+        await using var _ = gateway;
         using var client = gateway.CreateClient();
         var queue = new QueueClient(client);
         Assert.Equal(HttpStatusCode.NotFound, (await queue.JoinAsync("festival")).Status);
@@ -152,6 +145,19 @@ public sealed class ConfigurationTests
         await Eventually.TrueAsync(async () => (await queue.JoinAsync("festival")).Status == HttpStatusCode.Accepted, TimeSpan.FromSeconds(30), "the new room takes joins");
         await Eventually.TrueAsync(async () => (await client.GetAsync("/fest/x")).StatusCode == HttpStatusCode.TooManyRequests, TimeSpan.FromSeconds(30), "its new route is gated by it");
         Directory.Delete(mount, recursive: true);
+    }
+
+    /// <summary>
+    /// A gateway reading <c>Gateway:ConfigFile</c> from a ConfigMap laid out as the kubelet mounts it:
+    /// <c>&lt;dir&gt;/appsettings.Production.json -&gt; ..data/appsettings.Production.json</c>, <c>..data -&gt; ..&lt;timestamp&gt;/</c>;
+    /// an update writes a new timestamped directory and swaps <c>..data</c> atomically (<see cref="Publish"/>).
+    /// </summary>
+    private static async Task<(string Mount, GatewayHost Gateway)> StartOnConfigMapAsync(Dictionary<string, string?> settings)
+    {
+        var mount = Directory.CreateTempSubdirectory("wr-configmap-").FullName;
+        Publish(mount, "..2026_12_01_10_00_00.000000001", settings);
+        File.CreateSymbolicLink(Path.Combine(mount, "appsettings.Production.json"), Path.Combine("..data", "appsettings.Production.json"));
+        return (mount, await GatewayHost.StartAsync(null, new Dictionary<string, string?> { ["Gateway:ConfigFile"] = Path.Combine(mount, "appsettings.Production.json") }));
     }
 
     /// <summary>Writes a new timestamped directory and swaps the ..data link to it in one rename, as the kubelet does.</summary>
