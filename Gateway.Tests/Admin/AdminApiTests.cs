@@ -142,6 +142,8 @@ public sealed class AdminApiTests(RedisServerFixture redis) : IClassFixture<Redi
     [InlineData("", "application/json", HttpStatusCode.BadRequest)]
     [InlineData("""{"state": "paused", "state": "open"}""", "application/json", HttpStatusCode.BadRequest)]
     [InlineData("""{"a": {"b": {"c": {"d": {"e": 1}}}}}""", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("""{"state": "\ud800"}""", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("""{"\udc00": 1}""", "application/json", HttpStatusCode.BadRequest)]
     [InlineData("""{"state": "paused"}""", "text/plain", HttpStatusCode.UnsupportedMediaType)]
     [InlineData("state=paused", "application/x-www-form-urlencoded", HttpStatusCode.UnsupportedMediaType)]
     public async Task Patch_MalformedBody_Answers4xxInTheErrorShape_NeverA500(string body, string mediaType, HttpStatusCode expected)
@@ -159,7 +161,12 @@ public sealed class AdminApiTests(RedisServerFixture redis) : IClassFixture<Redi
     [Fact]
     public async Task MaxActive_LoweredBelowThoseAlreadyReady_CapsAdmissions_AndTheReadyGoInAsAdmissionsEnd()
     {
-        await using var bed = await StartAsync(capacity: 5, refill: 0.001);
+        // AbandonAfter 2 s: the ready people held back must keep their reservation by polling, as when paused.
+        await using var bed = await StartAsync(s =>
+        {
+            foreach (var key in s.Keys.Where(k => k.StartsWith("WaitingRoom:Rooms:", StringComparison.Ordinal) && k.EndsWith(":Capacity", StringComparison.Ordinal)).ToList())
+                s[key[..^":Capacity".Length] + ":AbandonAfter"] = "00:00:02";
+        }, capacity: 5, refill: 0.001);
         using var admin = bed.Gateway.CreateAdminClient();
         var tokens = new List<string>();
         for (var i = 0; i < 5; i++)
@@ -177,7 +184,12 @@ public sealed class AdminApiTests(RedisServerFixture redis) : IClassFixture<Redi
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden], outcomes);
         var (_, room, _) = await admin.GetAsync(bed.Room);
         Assert.Equal(2, room["active"]!.GetValue<int>());
-        Assert.Equal("ready", (await bed.Client.StatusAsync(tokens[2])).Body["status"]!.GetValue<string>()); // the reservation is kept
+        for (var i = 0; i < 8; i++) // 4 s, twice AbandonAfter: held back, polling, the reservation is kept
+        {
+            await Task.Delay(500);
+            foreach (var token in tokens.Skip(2))
+                Assert.Equal("ready", (await bed.Client.StatusAsync(token)).Body["status"]!.GetValue<string>());
+        }
 
         Assert.Equal(HttpStatusCode.NoContent, await bed.Client.LeaveAsync(tokens[0])); // an admission ends
         Assert.Equal(HttpStatusCode.OK, (await bed.Client.EnterAsync(tokens[2])).Status);

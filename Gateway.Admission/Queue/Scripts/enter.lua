@@ -10,7 +10,8 @@ if r and (r.state == 'w' or r.state == 'r') then
     r = nil
   end
 end
-if not r or r.state == 'p' then return reply(r and 'NOT_READY' or 'NOT_FOUND', id, r) end
+if not r then return reply('NOT_FOUND', id, r) end
+if r.state == 'p' then return reply(STATE == 'closed' and 'CLOSED' or 'NOT_READY', id, r) end
 if r.state == 'a' then
   local expiry = tonumber(redis.call('ZSCORE', K_ACT, r.aid))
   if not expiry then return reply('NOT_FOUND', id, nil) end
@@ -24,7 +25,10 @@ end
 if STATE ~= 'open' then return reply(STATE == 'paused' and 'PAUSED' or 'CLOSED', id, r, bucket()) end
 -- MaxActive counts admissions in force: promotion keeps active + ready within it, but an operator may lower it
 -- after people were promoted. Their reservations are kept (status renews them) and granted as admissions end.
-if EFF_MAX_ACTIVE > 0 and redis.call('ZCARD', K_ACT) >= EFF_MAX_ACTIVE then return reply('MAX_ACTIVE', id, r, bucket()) end
+if EFF_MAX_ACTIVE > 0 and redis.call('ZCARD', K_ACT) >= EFF_MAX_ACTIVE then
+  redis.call('ZADD', K_DL, 'XX', ROOM_NOW + ABANDON_MS, id)
+  return reply('MAX_ACTIVE', id, r, bucket())
+end
 r.state = 'a'
 r.aid = A_AID
 local expiry = NOW + ADMISSION_TTL_MS

@@ -17,8 +17,9 @@ for i = A_IDS, #ARGV do
     elseif r.state == 'w' then
       if deadline < renew_below then redis.call('ZADD', K_DL, 'XX', ROOM_NOW + ABANDON_MS, id) end
       pos = position(id) or -1
-    elseif STATE ~= 'open' and deadline < renew_below then
-      -- A ready place cannot enter while the room is paused or closed: polling holds the reservation.
+    elseif deadline < renew_below and (STATE ~= 'open' or (EFF_MAX_ACTIVE > 0 and redis.call('ZCARD', K_ACT) >= EFF_MAX_ACTIVE)) then
+      -- A ready place cannot enter while the room is paused or closed, or while MaxActive admissions are in force
+      -- (the cap lowered after it was made ready): polling holds the reservation.
       redis.call('ZADD', K_DL, 'XX', ROOM_NOW + ABANDON_MS, id)
     end
   end
