@@ -53,30 +53,44 @@ internal static partial class RoomPatch
         {
             document = JsonDocument.Parse(body.ToArray(), new JsonDocumentOptions { MaxDepth = 4, AllowDuplicateProperties = false });
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: the duplicate-name check decodes each name, and a lone surrogate does not decode.
             return (null, null, "The body must be a JSON object like " + Example + ".", false);
         }
         using (document)
         {
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-                return (null, null, "The body must be a JSON object like " + Example + ".", false);
-            var changes = new Dictionary<string, string?>(StringComparer.Ordinal);
-            foreach (var property in document.RootElement.EnumerateObject())
+            try
             {
-                var store = Fields.FirstOrDefault(f => f.Api == property.Name).Store;
-                if (store is null)
-                    return (null, Printable(property.Name), $"'{Printable(property.Name)}' is not a room setting; PATCH takes {FieldList}.", false);
-                var (value, problem) = property.Value.ValueKind == JsonValueKind.Null ? (null, null) : Read(property.Name, property.Value);
-                if (problem is not null)
-                    return (null, property.Name, problem, true);
-                changes[store] = value;
+                return Changes(document, room, current);
             }
-            if (changes.Count == 0)
-                return (null, null, $"Name at least one of {FieldList}, e.g. {Example}.", false);
-            var (field, schedule) = CheckSchedule(changes, room, current);
-            return schedule is null ? (changes, null, null, false) : (null, field, schedule, true);
+            catch (InvalidOperationException)
+            {
+                // A name or string that escapes a lone surrogate ("\ud800") is valid UTF-8 and valid JSON, and throws only when read.
+                return (null, null, "The body must be UTF-8 JSON like " + Example + ".", false);
+            }
         }
+    }
+
+    private static (Dictionary<string, string?>? Changes, string? Field, string? Problem, bool BadValue) Changes(JsonDocument document, Room room, RoomSnapshot? current)
+    {
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+            return (null, null, "The body must be a JSON object like " + Example + ".", false);
+        var changes = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var property in document.RootElement.EnumerateObject())
+        {
+            var store = Fields.FirstOrDefault(f => f.Api == property.Name).Store;
+            if (store is null)
+                return (null, Printable(property.Name), $"'{Printable(property.Name)}' is not a room setting; PATCH takes {FieldList}.", false);
+            var (value, problem) = property.Value.ValueKind == JsonValueKind.Null ? (null, null) : Read(property.Name, property.Value);
+            if (problem is not null)
+                return (null, property.Name, problem, true);
+            changes[store] = value;
+        }
+        if (changes.Count == 0)
+            return (null, null, $"Name at least one of {FieldList}, e.g. {Example}.", false);
+        var (field, schedule) = CheckSchedule(changes, room, current);
+        return schedule is null ? (changes, null, null, false) : (null, field, schedule, true);
     }
 
     private static (string? Value, string? Problem) Read(string field, JsonElement value)
@@ -94,7 +108,7 @@ internal static partial class RoomPatch
             case "refill_per_second":
                 return value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var refill) && double.IsFinite(refill) && refill >= WaitingRoomOptionsValidator.MinRefillPerSecond && refill <= MaxRefill
                     ? (refill.ToString("R", CultureInfo.InvariantCulture), null)
-                    : (null, $"refill_per_second must be a number of admissions per second from {WaitingRoomOptionsValidator.MinRefillPerSecond} to {MaxRefill} (e.g. 25 or 0.5), or null to remove the override; to stop admissions set state to \"paused\".");
+                    : (null, $"refill_per_second must be a number of admissions per second from 0.0001 to {MaxRefill} (e.g. 25 or 0.5), or null to remove the override; to stop admissions set state to \"paused\".");
             case "max_active":
                 return value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var max) && max is >= 1 and <= MaxActiveLimit
                     ? (max.ToString(CultureInfo.InvariantCulture), null)

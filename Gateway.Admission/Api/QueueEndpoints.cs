@@ -173,8 +173,21 @@ internal sealed partial class QueueEndpoints(
             _ => (null, Refuse(room, "challenge_invalid", ApiErrorCode.ChallengeInvalid, $"The challenge was refused: {check.Problem}. Fetch a new one and solve it.")),
         };
 
-        static string? Text(JsonElement pow, string name) =>
-            pow.ValueKind == JsonValueKind.Object && pow.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        // The pow object is kept as raw JSON, so its strings were never decoded: invalid UTF-8 or a lone surrogate
+        // throws here, and counts as no answer (CHALLENGE_INVALID), never a 500.
+        static string? Text(JsonElement pow, string name)
+        {
+            if (pow.ValueKind != JsonValueKind.Object || !pow.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String)
+                return null;
+            try
+            {
+                return value.GetString();
+            }
+            catch (InvalidOperationException)
+            {
+                return null;
+            }
+        }
     }
 
     private async Task<IResult> StatusAsync(HttpContext context)

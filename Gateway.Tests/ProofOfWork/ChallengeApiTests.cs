@@ -110,6 +110,7 @@ public sealed class ChallengeApiTests(RedisServerFixture redis) : IClassFixture<
             ("nonce too long", Pow(challenge, new string('7', 65)).ToJsonString(), "CHALLENGE_INVALID"),
             ("nonce not ASCII", Pow(challenge, "１２３").ToJsonString(), "CHALLENGE_INVALID"),
             ("nonce with a colon", Pow(challenge, "1:2").ToJsonString(), "CHALLENGE_INVALID"),
+            ("lone surrogates", "{\"challenge\": \"\\ud800\", \"nonce\": \"\\udc00\"}", "CHALLENGE_INVALID"), // valid JSON, not text
             ("challenge too long", Pow(challenge + new string('a', 200), "1").ToJsonString(), "CHALLENGE_INVALID"),
             ("challenge of dots", Pow("......", "1").ToJsonString(), "CHALLENGE_INVALID"),
             ("challenge of another version", Pow("2" + challenge[1..], "1").ToJsonString(), "CHALLENGE_INVALID"),
