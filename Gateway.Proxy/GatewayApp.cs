@@ -28,6 +28,10 @@ public static class GatewayApp
         LastGoodJsonFiles.Apply(builder.Configuration);
         var configFile = ConfigFile.Add(builder.Configuration);
         configure?.Invoke(builder);
+        // The file's own view shares its provider with the whole configuration; a host that rebuilt the providers
+        // (replacing or removing a source) would leave that view reading a disposed provider that never reloads.
+        if (configFile is IConfigurationRoot view && !((IConfigurationRoot)builder.Configuration).Providers.Contains(view.Providers.Single()))
+            throw new InvalidOperationException($"The host replaced configuration sources after {ConfigFile.Key} was added; add sources instead of replacing them.");
 
         builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
         AddProxy(builder, configFile);

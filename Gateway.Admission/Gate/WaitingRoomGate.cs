@@ -105,7 +105,11 @@ internal sealed class WaitingRoomGate(
     internal static bool AcceptsHtml(HttpRequest request)
     {
         var accept = request.Headers.Accept;
-        if (accept.Count == 0 || !MediaTypeHeaderValue.TryParseList(accept, out var types))
+        // Parsed only when it names text/html at all: a flood of unadmitted API calls costs no allocation here.
+        var named = false;
+        foreach (var value in accept)
+            named |= value is not null && value.Contains("text/html", StringComparison.OrdinalIgnoreCase);
+        if (!named || !MediaTypeHeaderValue.TryParseList(accept, out var types))
             return false;
         foreach (var type in types)
         {

@@ -49,7 +49,7 @@ internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment envir
             if (room.Capacity < 1)
                 errors.Add($"{key}:Capacity is {room.Capacity}; it must be a whole number of admissions >= 1 (e.g. 100).");
             if (!(room.RefillPerSecond >= MinRefillPerSecond) || room.RefillPerSecond > 1_000_000)
-                errors.Add($"{key}:RefillPerSecond is {room.RefillPerSecond}; it must be >= {MinRefillPerSecond} (one admission in under 3 hours) and <= 1000000 admissions per second (e.g. 10 or 0.5).");
+                errors.Add($"{key}:RefillPerSecond is {room.RefillPerSecond}; it must be >= 0.0001 (one admission in under 3 hours) and <= 1000000 admissions per second (e.g. 10 or 0.5).");
             if (room.AdmissionTtl <= TimeSpan.Zero)
                 errors.Add($"{key}:AdmissionTtl is {room.AdmissionTtl}; it must be a positive TimeSpan (e.g. 00:10:00).");
             if (room.AbandonAfter < TimeSpan.FromSeconds(1))
