@@ -43,7 +43,7 @@ public static class GatewayApp
         GatewayTelemetry.Add(builder);
 
         var app = builder.Build();
-        LastGoodJsonFiles.Report(app.Configuration, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ConfigFile).FullName!));
+        LastGoodJsonFiles.Report(app.Configuration, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(LastGoodJsonFiles).FullName!));
         app.UseMiddleware<UnhandledErrors>();
         app.UseMiddleware<RoutingRefusals>();
         // Empty KnownProxies/KnownNetworks in ASP.NET Core means "trust every proxy", so the middleware runs only

@@ -211,6 +211,11 @@ local function active_and_ready()
   return redis.call('ZCARD', K_ACT) + redis.call('ZCARD', K_DL) - redis.call('ZCARD', K_Q)
 end
 
+-- MaxActive admissions in force: a ready place cannot enter (only once the cap was lowered after its promotion).
+local function at_max_active()
+  return EFF_MAX_ACTIVE > 0 and redis.call('ZCARD', K_ACT) >= EFF_MAX_ACTIVE
+end
+
 -- The token bucket and the FIFO rule in one step: hand each whole token to the head of the line, in
 -- join order, while the room is open, the pre-queue has been placed ahead of later joiners, and MaxActive
 -- has room. A head whose deadline passed is dropped, never promoted, so it cannot block the line.

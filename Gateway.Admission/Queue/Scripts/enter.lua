@@ -25,7 +25,7 @@ end
 if STATE ~= 'open' then return reply(STATE == 'paused' and 'PAUSED' or 'CLOSED', id, r, bucket()) end
 -- MaxActive counts admissions in force: promotion keeps active + ready within it, but an operator may lower it
 -- after people were promoted. Their reservations are kept (status renews them) and granted as admissions end.
-if EFF_MAX_ACTIVE > 0 and redis.call('ZCARD', K_ACT) >= EFF_MAX_ACTIVE then
+if at_max_active() then
   redis.call('ZADD', K_DL, 'XX', ROOM_NOW + ABANDON_MS, id)
   return reply('MAX_ACTIVE', id, r, bucket())
 end

@@ -17,7 +17,7 @@ for i = A_IDS, #ARGV do
     elseif r.state == 'w' then
       if deadline < renew_below then redis.call('ZADD', K_DL, 'XX', ROOM_NOW + ABANDON_MS, id) end
       pos = position(id) or -1
-    elseif deadline < renew_below and (STATE ~= 'open' or (EFF_MAX_ACTIVE > 0 and redis.call('ZCARD', K_ACT) >= EFF_MAX_ACTIVE)) then
+    elseif deadline < renew_below and (STATE ~= 'open' or at_max_active()) then
       -- A ready place cannot enter while the room is paused or closed, or while MaxActive admissions are in force
       -- (the cap lowered after it was made ready): polling holds the reservation.
       redis.call('ZADD', K_DL, 'XX', ROOM_NOW + ABANDON_MS, id)
