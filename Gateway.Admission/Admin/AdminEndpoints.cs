@@ -49,6 +49,36 @@ internal sealed class AdminEndpoints(
         group.MapPost("/rooms/{id}/revoke", (HttpContext c, string id, AdminEndpoints e) => e.RevokeAsync(c, id))
             .Produces(StatusCodes.Status204NoContent)
             .ProducesErrors(400, 401, 404, 413, 415, 429, 503);
+
+        // Every other method and path under the prefix. Without it routing would answer 405 to, say, a PUT on a room
+        // even where the API is off (no key, or the public port beside Admin:Urls): the contract's 404 must not depend
+        // on the method, nor tell a scanner that the API is there. Behind the key the answer is the true one:
+        // 405 with Allow for a method the path does not take, 404 for a path nothing serves.
+        endpoints.MapGroup(Prefix).AddEndpointFilter<AdminAuthFilter>()
+            .Map("/{**rest}", (HttpContext c, string? rest) => Unmatched(c, rest))
+            .ExcludeFromDescription();
+    }
+
+    /// <summary>The methods each admin path takes, for the catch-all's 405 (<c>Allow</c>) and 404.</summary>
+    internal static string? AllowedMethods(string? rest)
+    {
+        var segments = (rest ?? "").Split('/');
+        return segments switch
+        {
+            ["rooms"] => "GET",
+            ["rooms", { Length: > 0 }] => "GET, PATCH",
+            ["rooms", { Length: > 0 }, "overrides"] => "DELETE",
+            ["rooms", { Length: > 0 }, "revoke"] => "POST",
+            _ => null,
+        };
+    }
+
+    private static IResult Unmatched(HttpContext context, string? rest)
+    {
+        if (AllowedMethods(rest) is not { } allow)
+            return ApiError.Result(ApiErrorCode.NotFound, "Nothing is served at this path.");
+        context.Response.Headers.Allow = allow;
+        return ApiError.Result(ApiErrorCode.MethodNotAllowed, $"This path takes {allow}.");
     }
 
     private async Task<IResult> ListAsync(HttpContext context)

@@ -309,6 +309,35 @@ public sealed class AdminApiTests(RedisServerFixture redis) : IClassFixture<Redi
     }
 
     [Fact]
+    public async Task OtherMethodsAndPaths_BehindTheKey_Answer405WithAllow_Or404()
+    {
+        await using var bed = await StartAsync();
+        using var admin = bed.Gateway.CreateAdminClient();
+        var expected = new (HttpMethod Method, string Path, HttpStatusCode Status, string? Allow)[]
+        {
+            (HttpMethod.Put, "/admin/v1/rooms/" + bed.Room, HttpStatusCode.MethodNotAllowed, "GET, PATCH"),
+            (HttpMethod.Post, "/admin/v1/rooms", HttpStatusCode.MethodNotAllowed, "GET"),
+            (HttpMethod.Get, "/admin/v1/rooms/" + bed.Room + "/revoke", HttpStatusCode.MethodNotAllowed, "POST"),
+            (new HttpMethod("BREW"), "/admin/v1/rooms/" + bed.Room + "/overrides", HttpStatusCode.MethodNotAllowed, "DELETE"),
+            (HttpMethod.Get, "/admin/v1/keys", HttpStatusCode.NotFound, null),
+            (HttpMethod.Delete, "/admin/v1/rooms/" + bed.Room + "/overrides/x", HttpStatusCode.NotFound, null),
+        };
+        foreach (var (method, path, status, allow) in expected)
+        {
+            var (actual, body, response) = await admin.SendAsync(new HttpRequestMessage(method, path));
+            Assert.True(status == actual, $"{method} {path}: {(int)actual} {body.ToJsonString()}");
+            Assert.Equal(status == HttpStatusCode.NotFound ? "NOT_FOUND" : "METHOD_NOT_ALLOWED", body["error"]!["code"]!.GetValue<string>());
+            Assert.Equal(allow, allow is null ? null : string.Join(", ", response.Content.Headers.Allow));
+        }
+
+        // Without the key the catch-all asks for it like every admin endpoint, and counts nothing as a guess.
+        using var anonymous = bed.Gateway.CreateAdminClient(null);
+        var (unauthenticated, _, challenge) = await anonymous.SendAsync(new HttpRequestMessage(HttpMethod.Put, "/admin/v1/rooms/" + bed.Room));
+        Assert.Equal(HttpStatusCode.Unauthorized, unauthenticated);
+        Assert.Equal("Bearer", Assert.Single(challenge.Headers.WwwAuthenticate).Scheme);
+    }
+
+    [Fact]
     public async Task NoKeyConfigured_AdminApiIsOff_404WithTheRightSecretToo()
     {
         await using var bed = await GatewayTestBed.StartAsync(redis.Server.ConnectionString);
@@ -474,6 +503,17 @@ public sealed class AdminApiTests(RedisServerFixture redis) : IClassFixture<Redi
         () => admin.PatchAsync(room, """{"state": "paused"}"""),
         () => admin.ClearAsync(room),
         () => admin.RevokeAsync(room, "x"),
+        .. OtherMethods(admin, room),
+    ];
+
+    /// <summary>Methods the admin paths do not take, and a path nothing serves under the prefix.</summary>
+    private static IEnumerable<Func<Task<(HttpStatusCode, JsonObject, HttpResponseMessage)>>> OtherMethods(AdminClient admin, string room) =>
+    [
+        () => admin.SendAsync(new HttpRequestMessage(HttpMethod.Put, "/admin/v1/rooms/" + room)),
+        () => admin.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/admin/v1/rooms")),
+        () => admin.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/admin/v1/rooms/" + room + "/revoke")),
+        () => admin.SendAsync(new HttpRequestMessage(new HttpMethod("BREW"), "/admin/v1/rooms/" + room + "/overrides")),
+        () => admin.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/admin/v1/keys")),
     ];
 
     private static async Task<Dictionary<string, double>> FailuresAsync(GatewayTestBed bed)
