@@ -120,8 +120,9 @@ internal sealed partial class WaitingRoomOptionsValidator(IHostEnvironment envir
         var adaptive = room.Adaptive;
         key += ":Adaptive";
         // Against the room's own rate only when on: a room admitting 0.5/s keeps the default floor of 1 while adaptation is off.
-        if (!(adaptive.Floor > 0) || (adaptive.Enabled && !(adaptive.Floor <= room.RefillPerSecond)))
-            errors.Add($"{key}:Floor is {adaptive.Floor}; it must be > 0 and at most the room's RefillPerSecond ({room.RefillPerSecond}) admissions per second (e.g. {Example(room.RefillPerSecond / 10)}).");
+        // The same minimum as the room's own rate: below it the adaptive rate would be a pause that calls itself a rate.
+        if (!(adaptive.Floor >= MinRefillPerSecond) || (adaptive.Enabled && !(adaptive.Floor <= room.RefillPerSecond)))
+            errors.Add($"{key}:Floor is {adaptive.Floor}; it must be >= 0.0001 and at most the room's RefillPerSecond ({room.RefillPerSecond}) admissions per second (e.g. {Example(room.RefillPerSecond / 10)}).");
         if (!(adaptive.IncreaseStep > 0) || adaptive.IncreaseStep > 1_000_000)
             errors.Add($"{key}:IncreaseStep is {adaptive.IncreaseStep}; it must be > 0 and <= 1000000 admissions per second added per control period (e.g. {Example(room.RefillPerSecond / 20)}).");
         if (!(adaptive.DecreaseFactor > 0) || !(adaptive.DecreaseFactor < 1))

@@ -61,6 +61,7 @@ public sealed class WaitingRoomOptionsValidatorTests
     [InlineData("WaitingRoom:Rooms:concert:ProofOfWork:AutoDifficulty:MaxDifficulty", "14", "WaitingRoom:Rooms:concert:ProofOfWork:AutoDifficulty:MaxDifficulty is 14;", "(e.g. 19)")]
     [InlineData("WaitingRoom:Rooms:concert:ProofOfWork:AutoDifficulty:Window", "00:20:00", "WaitingRoom:Rooms:concert:ProofOfWork:AutoDifficulty:Window is 00:20:00;", "(e.g. 00:00:10)")]
     [InlineData("WaitingRoom:Rooms:concert:Adaptive:Floor", "0", "WaitingRoom:Rooms:concert:Adaptive:Floor is 0;", "(e.g. 1)")]
+    [InlineData("WaitingRoom:Rooms:concert:Adaptive:Floor", "1E-300", "WaitingRoom:Rooms:concert:Adaptive:Floor is 1E-300;", "it must be >= 0.0001")]
     [InlineData("WaitingRoom:Rooms:concert:Adaptive:IncreaseStep", "0", "WaitingRoom:Rooms:concert:Adaptive:IncreaseStep is 0;", "(e.g. 0.5)")]
     [InlineData("WaitingRoom:Rooms:concert:Adaptive:DecreaseFactor", "1", "WaitingRoom:Rooms:concert:Adaptive:DecreaseFactor is 1;", "(e.g. 0.9)")]
     [InlineData("WaitingRoom:Rooms:concert:Adaptive:TargetLatency", "00:00:00", "WaitingRoom:Rooms:concert:Adaptive:TargetLatency is 00:00:00;", "(e.g. 00:00:00.500)")]
@@ -101,7 +102,7 @@ public sealed class WaitingRoomOptionsValidatorTests
 
         Assert.Empty(Failures(floor));
         var message = Assert.Single(Failures(floor.Append(new("WaitingRoom:Rooms:concert:Adaptive:Enabled", "true"))));
-        Assert.StartsWith("WaitingRoom:Rooms:concert:Adaptive:Floor is 50; it must be > 0 and at most the room's RefillPerSecond (10)", message, StringComparison.Ordinal);
+        Assert.StartsWith("WaitingRoom:Rooms:concert:Adaptive:Floor is 50; it must be >= 0.0001 and at most the room's RefillPerSecond (10)", message, StringComparison.Ordinal);
         Assert.Contains("(e.g. 1)", message, StringComparison.Ordinal);
     }
 
