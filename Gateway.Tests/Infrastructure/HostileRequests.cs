@@ -55,10 +55,63 @@ public sealed class HostileRequests(int seed, Uri server, string room, RealToken
         < 47 => Enter(),
         < 58 => Leave(),
         < 64 => Oversized(),
-        < 79 => Gated(),
-        < 84 => Page(),
-        < 92 => BadBodies(),
+        < 77 => Gated(),
+        < 82 => Page(),
+        < 89 => BadBodies(),
+        < 95 => ProofOfWork(),
         _ => ProtocolGarbage(),
+    };
+
+    /// <summary>
+    /// The proof-of-work room (<see cref="RealTokens.PowRoom"/>): challenges asked for any event id, and joins whose
+    /// <c>pow</c> is of every wrong shape: not an object, fields of the wrong type, the real challenge edited or with
+    /// any nonce, hostile text, escaped lone surrogates, huge strings. An unauthenticated caller reaches all of it.
+    /// </summary>
+    private HostileRequest ProofOfWork()
+    {
+        if (_random.Next(4) == 0)
+        {
+            var eventId = _random.Next(4) switch
+            {
+                0 => real.PowRoom,
+                1 => room,
+                2 => Token(),
+                _ => HostileText(60),
+            };
+            var query = _random.Next(6) == 0 ? "" : "?event_id=" + Encode(eventId) + (_random.Next(6) == 0 ? "&event_id=" + Encode(real.PowRoom) : "");
+            var challenge = new Builder(_random.Next(6) == 0 ? Method() : "GET", "/api/v1/queue/challenge" + query, "/api/v1/queue/challenge", "challenge");
+            AddRandomHeaders(challenge);
+            return challenge.Build(server);
+        }
+        var builder = new Builder("POST", "/api/v1/queue/join", "/api/v1/queue/join", "join pow");
+        AddRandomHeaders(builder);
+        var pow = _random.Next(8) switch
+        {
+            0 => Pick(["null", "5", "\"x\"", "[]", "{}", "true", "[" + Quote(real.Challenge) + ",\"1\"]"]),
+            1 => "{\"challenge\":" + PowText(real.Challenge) + "}",
+            2 => "{\"nonce\":" + PowText("1") + "}",
+            3 => "{\"challenge\":" + Pick(["5", "null", "{}", "[]", "1e999"]) + ",\"nonce\":" + Pick(["5", "null", "{}", "-1", "123456789012345678901234567890"]) + "}",
+            4 => "{\"challenge\":" + Quote(real.Challenge) + ",\"nonce\":" + Quote(_random.Next().ToString(CultureInfo.InvariantCulture)) + "}",
+            5 => "{\"challenge\":" + Quote(Edit(real.Challenge)) + ",\"nonce\":" + PowText("7") + "}",
+            6 => "{\"challenge\":" + PowText(real.Challenge) + ",\"nonce\":" + PowText("7") + ",\"challenge\":" + Quote(real.Challenge) + "}",
+            _ => "{\"challenge\":" + PowText(real.Challenge) + ",\"nonce\":" + PowText("7") + "}",
+        };
+        var body = "{\"event_id\":" + Quote(real.PowRoom) + (_random.Next(3) == 0 ? ",\"user_id\":" + Quote(HostileText(30)) : "") + ",\"pow\":" + pow + "}";
+        builder.Body(Encoding.UTF8.GetBytes(body), "application/json", chunked: _random.Next(5) == 0);
+        return builder.Build(server);
+    }
+
+    /// <summary>A JSON string for a <c>pow</c> field: the real value, or one that breaks decoding or parsing.</summary>
+    private string PowText(string real) => _random.Next(8) switch
+    {
+        0 => Quote(real),
+        1 => "\"\\ud800\"",
+        2 => "\"" + real + "\\udfff\"",
+        3 => "\"\\u0000" + real + "\"",
+        4 => Quote(new string('9', _random.Next(20, 3_000))),
+        5 => Quote(Token()),
+        6 => Quote(real + "." + Base64Url(_random.Next(0, 40))),
+        _ => Quote(HostileText(80)),
     };
 
     private HostileRequest AnyMethodAnywhere()
@@ -563,4 +616,6 @@ public sealed class HostileRequests(int seed, Uri server, string room, RealToken
 }
 
 /// <summary>Real tokens the hostile requests use as they are and edited.</summary>
-public sealed record RealTokens(string WaitingToken, string Admission, string OtherRoomAdmission, string IdentityCookie);
+/// <param name="PowRoom">A room that requires proof of work at join.</param>
+/// <param name="Challenge">A challenge the gateway issued for <paramref name="PowRoom"/>.</param>
+public sealed record RealTokens(string WaitingToken, string Admission, string OtherRoomAdmission, string IdentityCookie, string PowRoom, string Challenge);
