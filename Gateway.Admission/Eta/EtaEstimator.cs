@@ -38,18 +38,53 @@ internal static class EtaEstimator
     /// <param name="refillPerSecond">The room's effective refill rate: what the bucket delivers.</param>
     /// <param name="snapshot">The room's history from the last maintenance tick, or null before the first one.</param>
     /// <param name="now">The store's time of the reply.</param>
-    public static EtaEstimate Estimate(long position, double tokensAvailable, double refillPerSecond, RoomSnapshot? snapshot, DateTimeOffset now)
+    /// <param name="cap">The room's <c>MaxActive</c>, when it has one: past the slots still free, admissions go at the pace
+    /// admissions end, not the bucket's.</param>
+    public static EtaEstimate Estimate(long position, double tokensAvailable, double refillPerSecond, RoomSnapshot? snapshot, DateTimeOffset now, ActiveCap? cap = null)
     {
         if (position <= 0)
             return new EtaEstimate(0, 1.0);
 
-        var rate = refillPerSecond;
         var need = Math.Max(0, position - tokensAvailable);
         var flow = snapshot is null ? Flow.Unknown : MeasureFlow(snapshot, now);
-        var steady = need / rate;
-        var seconds = flow.Hazard > 0 ? Math.Log(1 + (flow.Hazard * need / rate)) / flow.Hazard : steady;
+        var steady = need / refillPerSecond;
+        var seconds = Wait(need, refillPerSecond, flow);
+        var capUncertainty = 0.0;
+        // With a cap, a promotion needs a free slot as well as a token: everyone ahead and this person take one each, and
+        // past the slots free now they come at the pace admissions end. The later of the two is the wait.
+        if (cap is { Max: > 0 } active && position > active.Free)
+        {
+            var (turnover, measured) = Turnover(active, refillPerSecond, snapshot, now);
+            var slots = position - active.Free;
+            if (Wait(slots, turnover, flow) > seconds)
+            {
+                steady = slots / turnover;
+                seconds = Wait(slots, turnover, flow);
+                capUncertainty = measured ? 0.15 : 0.5;
+            }
+        }
         var given = Math.Max(1, (long)Math.Round(seconds));
-        return new EtaEstimate(given, Confidence(given, seconds, steady, flow));
+        return new EtaEstimate(given, Confidence(given, seconds, steady, flow, capUncertainty));
+    }
+
+    /// <summary>The time for <paramref name="count"/> more to go at <paramref name="perSecond"/> while people ahead vanish at the flow's hazard.</summary>
+    private static double Wait(double count, double perSecond, Flow flow) =>
+        flow.Hazard > 0 ? Math.Log(1 + (flow.Hazard * count / perSecond)) / flow.Hazard : count / perSecond;
+
+    /// <summary>
+    /// How fast a room at its <c>MaxActive</c> admits: as fast as admissions end, never faster than the bucket. While the
+    /// cap holds promotions back (no slot free now), the promotions of the last minute are that pace, measured. Before
+    /// it does, nothing has measured it yet, and the one sure figure is the slowest: every admission ends within
+    /// <c>AdmissionTtl</c>, so <c>MaxActive / AdmissionTtl</c> slots free per second at least.
+    /// </summary>
+    internal static (double PerSecond, bool Measured) Turnover(ActiveCap cap, double refillPerSecond, RoomSnapshot? snapshot, DateTimeOffset now)
+    {
+        var floor = Math.Min(refillPerSecond, cap.Max / Math.Max(1, cap.AdmissionTtl.TotalSeconds));
+        if (cap.Free > 0 || snapshot is not { HasHistory: true })
+            return (floor, false);
+        var window = Windows[0].Window;
+        var promoted = Sum(snapshot.History, now.ToUnixTimeMilliseconds() - (long)window.TotalMilliseconds);
+        return promoted > 0 ? (Math.Clamp(promoted / window.TotalSeconds, floor, refillPerSecond), true) : (floor, false);
     }
 
     /// <summary>
@@ -60,7 +95,7 @@ internal static class EtaEstimator
     /// and a forecast reaching further than the history goes back is less certain). The constants are
     /// calibrated on the simulation (docs/ETA.md), where mean confidence tracks mean accuracy per band.
     /// </summary>
-    internal static double Confidence(long given, double seconds, double steadySeconds, Flow flow)
+    internal static double Confidence(long given, double seconds, double steadySeconds, Flow flow, double capUncertainty = 0)
     {
         // Under a second the user is next and hears "1 second"; above, the rounding is known, plus ~50 ms of timing.
         var rounding = seconds < 1 ? 0.1 : (Math.Abs(given - seconds) + 0.05) / seconds;
@@ -73,7 +108,7 @@ internal static class EtaEstimator
             _ => 0.08,
         };
         var horizon = 0.06 * seconds / (seconds + flow.ObservedSeconds + 60);
-        var error = Math.Sqrt((rounding * rounding) + (abandonment * abandonment) + (history * history) + (horizon * horizon));
+        var error = Math.Sqrt((rounding * rounding) + (abandonment * abandonment) + (history * history) + (horizon * horizon) + (capUncertainty * capUncertainty));
         return Math.Round(Math.Clamp(1 - error, 0.05, 0.99), 2);
     }
 

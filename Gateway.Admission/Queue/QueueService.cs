@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using Gateway.Admission.Clients;
 using Gateway.Admission.Gate;
@@ -204,8 +205,17 @@ internal sealed class QueueService(
         // Adaptive admission paused the room (a backend's breaker is open): it resumes at the floor.
         if (refill <= 0)
             refill = room.Options.Adaptive.Floor;
-        var eta = EtaEstimator.Estimate(position, tokens, refill, snapshot, now);
+        var eta = EtaEstimator.Estimate(position, tokens, refill, snapshot, now, Cap(room, snapshot));
         return new Standing(StandingStatus.Waiting, position, eta, waited, PollCadence.Waiting(room, eta), null, now);
+    }
+
+    /// <summary>The room's <c>MaxActive</c> (the operator's override first) and the slots in use at the last tick; null without a cap.</summary>
+    private static ActiveCap? Cap(Room room, RoomSnapshot? snapshot)
+    {
+        long? max = snapshot?.Overrides.GetValueOrDefault(ControlFields.MaxActive) is { } text && long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var overridden)
+            ? overridden
+            : room.Options.MaxActive;
+        return max is > 0 ? new ActiveCap(max.Value, snapshot is null ? 0 : snapshot.Active + snapshot.Ready, room.Options.AdmissionTtl) : null;
     }
 
     private void OnFirstAdmission(Room room, StoredEnter entry)

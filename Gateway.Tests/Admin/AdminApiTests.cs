@@ -196,6 +196,45 @@ public sealed class AdminApiTests(RedisServerFixture redis) : IClassFixture<Redi
         Assert.Equal(HttpStatusCode.Forbidden, (await bed.Client.EnterAsync(tokens[3])).Status);
     }
 
+    [Fact]
+    public async Task MaxActive_Reached_TheEtaIsThePaceAdmissionsEnd_NotTheBuckets()
+    {
+        // The bucket alone would say "about 1 second": 5 tokens of burst, 5 more each second.
+        await using var bed = await StartAsync(capacity: 5, refill: 5);
+        using var admin = bed.Gateway.CreateAdminClient();
+        await admin.SetAsync(bed.Room, """{"max_active": 2}""");
+        for (var i = 0; i < 2; i++)
+        {
+            var (_, inside, _) = await bed.Client.JoinAsync(bed.Room, $"in{i}");
+            Assert.Equal(HttpStatusCode.OK, (await bed.Client.EnterAsync(inside["waiting_token"]!.GetValue<string>())).Status);
+        }
+        var waiting = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var (_, body, _) = await bed.Client.JoinAsync(bed.Room, $"out{i}");
+            Assert.Equal("waiting", body["status"]!.GetValue<string>());
+            waiting.Add(body["waiting_token"]!.GetValue<string>());
+        }
+
+        // Once a tick has seen the two inside: two admissions in the last minute (or, without that history yet, 2 slots
+        // per 10-minute AdmissionTtl) is a wait of minutes for the third in line, and confidence says it is less sure.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var last = (await bed.Client.StatusAsync(waiting[2])).Body;
+        while (last["eta_sec"]!.GetValue<long>() < 60 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+            last = (await bed.Client.StatusAsync(waiting[2])).Body;
+        }
+        Assert.True(last["eta_sec"]!.GetValue<long>() >= 60, "the ETA of the third in line reflects MaxActive: " + last.ToJsonString());
+        Assert.Equal(3, last["position"]!.GetValue<long>());
+        Assert.True(last["confidence"]!.GetValue<double>() <= 0.9, last.ToJsonString());
+
+        // Without the cap the line goes in at the bucket's pace.
+        await admin.ClearAsync(bed.Room);
+        await Eventually.TrueAsync(async () => (await bed.Client.StatusAsync(waiting[2])).Body["status"]!.GetValue<string>() == "ready",
+            TimeSpan.FromSeconds(10), "promoted once the cap is gone");
+    }
+
     [Theory]
     [InlineData("{\"state\":\"\xff\"}")]
     [InlineData("{\"\xff\":1}")]

@@ -111,6 +111,43 @@ public sealed class EtaEstimatorTests
         }
     }
 
+    [Fact]
+    public void MaxActive_WithSlotsForEveryoneAhead_DoesNotChangeTheEstimate()
+    {
+        var cap = new ActiveCap(Max: 1_000, InUse: 100, TimeSpan.FromMinutes(10));
+
+        Assert.Equal(EtaEstimator.Estimate(500, 0, Rate, Snapshot(), Now), EtaEstimator.Estimate(500, 0, Rate, Snapshot(), Now, cap));
+    }
+
+    [Fact]
+    public void MaxActive_NotYetReached_PastTheFreeSlots_GoesAtTheSlowestPaceAdmissionsCanEnd()
+    {
+        // The tokens for 500 take 50 s; 100 slots are free, and the 400 more come at 1,000 per 600 s at least (240 s).
+        var cap = new ActiveCap(Max: 1_000, InUse: 900, TimeSpan.FromMinutes(10));
+
+        var eta = EtaEstimator.Estimate(500, 0, Rate, Snapshot(), Now, cap);
+
+        Assert.Equal(240, eta.Seconds);
+        Assert.True(eta.Confidence <= 0.5, $"a bound, not a measurement: confidence {eta.Confidence}");
+    }
+
+    [Fact]
+    public void MaxActive_Reached_GoesAtThePaceOfTheLastMinutesPromotions()
+    {
+        // The cap holds promotions back; the last minute promoted 20 per 10 s = 2/s (the bucket would give 10/s).
+        var cap = new ActiveCap(Max: 1_000, InUse: 1_000, TimeSpan.FromMinutes(10));
+
+        var eta = EtaEstimator.Estimate(500, 0, Rate, Snapshot(admittedPerBucket: 20), Now, cap);
+
+        Assert.Equal(250, eta.Seconds);
+        // Tokens already in the bucket do not help: it is slots that are short.
+        Assert.Equal(250, EtaEstimator.Estimate(500, 100, Rate, Snapshot(admittedPerBucket: 20), Now, cap).Seconds);
+        Assert.InRange(eta.Confidence, 0.6, 0.9);
+        // Never slower than admissions ending at their TTL, never faster than the bucket.
+        Assert.Equal(300, EtaEstimator.Estimate(500, 0, Rate, Snapshot(admittedPerBucket: 0), Now, cap).Seconds);
+        Assert.Equal(50, EtaEstimator.Estimate(500, 0, Rate, Snapshot(admittedPerBucket: 500), Now, cap).Seconds);
+    }
+
     /// <summary>A room that has been busy for <paramref name="minutes"/>: per 10-second bucket, admissions, vanished users and a queue-length sample.</summary>
     private static RoomSnapshot Snapshot(int minutes = 5, long admittedPerBucket = 100, long length = 1000, long vanishedPerBucket = 0)
     {
