@@ -63,7 +63,8 @@ internal sealed class UserTokens : IDisposable
             RequireSignedTokens = true,
             RequireExpirationTime = true,
             ValidateLifetime = true,
-            ClockSkew = TimeSpan.FromSeconds(30),
+            // Servers keep NTP time to well under a second; an expired identity buys no more than a few seconds.
+            ClockSkew = TimeSpan.FromSeconds(5),
             ValidateIssuer = false,
             // The audience is optional; when present it must name the event (checked after validation).
             ValidateAudience = false,

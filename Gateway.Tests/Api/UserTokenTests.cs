@@ -73,6 +73,7 @@ public sealed class UserTokenTests(RedisServerFixture redis) : IClassFixture<Red
         "no kid",
         "unknown kid",
         "none algorithm",
+        "expired seconds ago",
         "not a jwt",
         "empty",
     };
@@ -86,6 +87,7 @@ public sealed class UserTokenTests(RedisServerFixture redis) : IClassFixture<Red
         {
             "wrong key" => Token("alice", key: OtherKey),
             "expired" => Token("alice", expires: DateTime.UtcNow.AddMinutes(-5)),
+            "expired seconds ago" => Token("alice", expires: DateTime.UtcNow.AddSeconds(-10)),
             "other event" => Token("alice", audience: "another-event"),
             "no kid" => Token("alice", kid: null),
             "unknown kid" => Token("alice", kid: "origin-9"),
