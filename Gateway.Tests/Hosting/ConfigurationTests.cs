@@ -1,7 +1,10 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Gateway.Proxy.Configuration;
 using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
 
 namespace Gateway.Tests.Hosting;
 
@@ -107,7 +110,7 @@ public sealed class ConfigurationTests
         // A stray comma: the framework's provider would empty the file's data and, at the next reload of anything,
         // every room and route in it would be gone.
         await File.WriteAllTextAsync(bed.Gateway.ConfigPath, TestConfig.ToJson(bed.Settings).Replace("{", "{,", StringComparison.Ordinal));
-        await logs.WaitForAsync(e => e.Level == LogLevel.Error && e.EventId.Id == 103 && e.Message.Contains("does not parse", StringComparison.Ordinal), "the broken edit is reported");
+        await logs.WaitForAsync(e => e.Level == LogLevel.Error && e.EventId.Id == 103 && e.Message.Contains("cannot be used", StringComparison.Ordinal), "the broken edit is reported");
         await Task.Delay(TimeSpan.FromSeconds(1.5)); // any reload the broken file caused has run
 
         var states = new List<string>();
@@ -121,6 +124,66 @@ public sealed class ConfigurationTests
         await bed.Gateway.RewriteConfigAsync(bed.Settings);
         var last = (await bed.Client.JoinAsync(bed.Room, "u3")).Body["waiting_token"]!.GetValue<string>();
         await Eventually.TrueAsync(async () => (await bed.Client.StatusAsync(last)).Body["status"]!.GetValue<string>() == "ready", because: "the good save after the broken one applies");
+    }
+
+    [Fact]
+    public async Task DeletedFile_OnReload_KeepsTheLastGoodFile_IsLogged_AndAFileWrittenAgainApplies()
+    {
+        var logs = new CapturedLogs();
+        await using var bed = await GatewayTestBed.StartAsync(null, capacity: 3, refill: 0.001, host: b => b.Logging.AddProvider(logs));
+
+        // An editor's save by rename caught half-way, or the ConfigMap key removed: the framework would read no file as
+        // an empty one, and every room and route in it would be gone.
+        File.Delete(bed.Gateway.ConfigPath);
+        await logs.WaitForAsync(e => e.Level == LogLevel.Error && e.EventId.Id == 103 && e.Message.Contains("the file is missing", StringComparison.Ordinal), "the missing file is reported");
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // any reload the deletion caused has run
+
+        var states = new List<string>();
+        for (var i = 0; i < 4; i++)
+            states.Add((await bed.Client.JoinAsync(bed.Room, $"u{i}")).Body["status"]!.GetValue<string>());
+        Assert.Equal(["ready", "ready", "ready", "waiting"], states);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await bed.Client.Http.GetAsync("/api/inventory")).StatusCode); // the gated route is still there
+
+        bed.Settings[$"WaitingRoom:Rooms:{bed.Room}:RefillPerSecond"] = "1000";
+        await bed.Gateway.RewriteConfigAsync(bed.Settings);
+        var last = (await bed.Client.JoinAsync(bed.Room, "u3")).Body["waiting_token"]!.GetValue<string>();
+        await Eventually.TrueAsync(async () => (await bed.Client.StatusAsync(last)).Body["status"]!.GetValue<string>() == "ready", because: "the file written again applies");
+    }
+
+    [Fact]
+    public async Task OptionalFile_AbsentAtStart_ThenBroken_IsRefused_ThenAGoodVersionApplies()
+    {
+        var directory = Directory.CreateTempSubdirectory("wr-optional-").FullName;
+        var path = Path.Combine(directory, "appsettings.Production.json");
+        try
+        {
+            var builder = new ConfigurationBuilder().AddJsonFile(path, optional: true, reloadOnChange: true);
+            LastGoodJsonFiles.Apply(builder);
+            var configuration = builder.Build();
+            var provider = Assert.Single(configuration.Providers.OfType<LastGoodJsonFiles.Provider>());
+            var refused = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            provider.Rejected += (_, error) => refused.TrySetResult(error);
+            Assert.Null(configuration["WaitingRoom:Rooms:late:Capacity"]);
+
+            // The framework would throw from its reload (or read the file as empty); its first version must parse like any other.
+            await File.WriteAllTextAsync(path, """{"WaitingRoom": {"Rooms": {"late": {"Capacity": 7,}}""");
+            await refused.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.Null(configuration["WaitingRoom:Rooms:late:Capacity"]);
+
+            var applied = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using var subscription = ChangeToken.OnChange(configuration.GetReloadToken, () =>
+            {
+                if (configuration["WaitingRoom:Rooms:late:Capacity"] == "7")
+                    applied.TrySetResult();
+            });
+            await File.WriteAllTextAsync(path, """{"WaitingRoom": {"Rooms": {"late": {"Capacity": 7}}}}""");
+            await applied.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            (configuration as IDisposable)?.Dispose();
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]
