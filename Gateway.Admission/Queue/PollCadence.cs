@@ -24,6 +24,17 @@ internal static class PollCadence
     public static int Waiting(Room room, EtaEstimate eta) => Jitter(Math.Clamp(eta.Seconds * 1000 / 3, NearFrontMs, Cap(room)));
 
     /// <summary>
+    /// The first people past a room's free <c>MaxActive</c> slots. Their turn comes when someone else's admission ends:
+    /// at a moment nobody can foresee (a leave, a revoke), not on the bucket's schedule, so an ETA-based interval
+    /// would notice it up to a third of <c>AbandonAfter</c> late while the slot sits reserved and unused.
+    /// </summary>
+    public const int SlotWaitersNearFront = 10;
+
+    /// <summary>Waiting behind a <c>MaxActive</c> cap: the first <see cref="SlotWaitersNearFront"/> poll as the front does.</summary>
+    public static int WaitingForSlot(Room room, EtaEstimate eta, long slotsAhead) =>
+        slotsAhead < SlotWaitersNearFront ? Jitter(NearFrontMs) : Waiting(room, eta);
+
+    /// <summary>
     /// The first poll after a join: anywhere from a tenth of the usual interval to all of it. People who join in
     /// the same few seconds of a flash crowd would otherwise come back together, cap after cap (±10% barely
     /// spreads a wave of 300,000 over 4 s); spread once, the jitter keeps them apart. Costs at most one extra poll.

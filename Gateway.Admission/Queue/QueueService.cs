@@ -205,8 +205,12 @@ internal sealed class QueueService(
         // Adaptive admission paused the room (a backend's breaker is open): it resumes at the floor.
         if (refill <= 0)
             refill = room.Options.Adaptive.Floor;
-        var eta = EtaEstimator.Estimate(position, tokens, refill, snapshot, now, Cap(room, snapshot));
-        return new Standing(StandingStatus.Waiting, position, eta, waited, PollCadence.Waiting(room, eta), null, now);
+        var cap = Cap(room, snapshot);
+        var eta = EtaEstimator.Estimate(position, tokens, refill, snapshot, now, cap);
+        var pollAfter = cap is { } slots && position > slots.Free
+            ? PollCadence.WaitingForSlot(room, eta, position - slots.Free - 1)
+            : PollCadence.Waiting(room, eta);
+        return new Standing(StandingStatus.Waiting, position, eta, waited, pollAfter, null, now);
     }
 
     /// <summary>The room's <c>MaxActive</c> (the operator's override first) and the slots in use at the last tick; null without a cap.</summary>

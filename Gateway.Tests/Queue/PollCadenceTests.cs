@@ -33,6 +33,18 @@ public sealed class PollCadenceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void WaitingForASlot_TheFirstFew_PollAsTheFrontDoes_TheRestByTheirEta()
+    {
+        var eta = new Gateway.Admission.Eta.EtaEstimate(300, 0.5);
+        for (var i = 0; i < 1000; i++)
+        {
+            Assert.InRange(PollCadence.WaitingForSlot(Room, eta, slotsAhead: 0), 450, 550);
+            Assert.InRange(PollCadence.WaitingForSlot(Room, eta, slotsAhead: PollCadence.SlotWaitersNearFront - 1), 450, 550);
+            Assert.Equal(PollCadence.Cap(Room), PollCadence.WaitingForSlot(Room, eta, slotsAhead: PollCadence.SlotWaitersNearFront), tolerance: PollCadence.Cap(Room) * 0.1);
+        }
+    }
+
+    [Fact]
     public void Prequeue_ShortAbandonAfter_SpreadsOverHalfOfIt()
     {
         var room = new Room("short", new RoomOptions { AbandonAfter = TimeSpan.FromSeconds(10) }, rankByTree: false, TimeSpan.FromSeconds(1));
