@@ -16,7 +16,7 @@ internal static class PollCadence
     public const int NearFrontMs = 500;
 
     /// <summary>The longest interval before the opening (pre-queued places do not expire).</summary>
-    private const int PrequeueMaxMs = 60_000;
+    private const int PrequeueMaxMs = (int)ScriptLayout.PrequeuePollMaxMs;
 
     /// <summary>The longest interval: a third of AbandonAfter.</summary>
     public static int Cap(Room room) => (int)Math.Clamp(room.Options.AbandonAfter.TotalMilliseconds / 3, NearFrontMs, 3_600_000);

@@ -90,11 +90,17 @@ internal static class ScriptLayout
     /// </summary>
     public const long AdaptiveMaxDoublings = 2;
 
+    /// <summary>
+    /// The longest interval a pre-queued page is told to wait between polls (<see cref="PollCadence"/>). An opening
+    /// moved earlier can come just after such a poll, so the places it makes last at least this plus AbandonAfter.
+    /// </summary>
+    public const long PrequeuePollMaxMs = 60_000;
+
     /// <summary>Constants both sides use, emitted as Lua locals.</summary>
     public static readonly IReadOnlyList<(string Name, long Value)> Constants =
     [
         ("HIST_BUCKET_MS", HistoryBucketMs), ("HIST_KEEP_MS", HistoryKeepMs), ("TREE_SIZE", TreeSize), ("CTL_TTL_MS", ControlTtlMs),
-        ("ADAPT_FULL_USE_PERCENT", AdaptiveFullUsePercent), ("ADAPT_MAX_DOUBLINGS", AdaptiveMaxDoublings),
+        ("ADAPT_FULL_USE_PERCENT", AdaptiveFullUsePercent), ("ADAPT_MAX_DOUBLINGS", AdaptiveMaxDoublings), ("PREQUEUE_POLL_MAX_MS", PrequeuePollMaxMs),
     ];
 
     /// <summary>The fields of the join and enter reply, in order (common.lua's <c>reply</c>).</summary>

@@ -218,6 +218,66 @@ public abstract class OpeningStoreTests<TFixture>(TFixture fixture, ITestOutputH
     }
 
     [Fact]
+    public async Task ScheduleRemoved_BeforeItsOpening_OpensForThePrequeued_AheadOfLaterJoiners()
+    {
+        var room = ScheduledRoom(capacity: 1);
+        var prequeued = new List<string>();
+        foreach (var score in new[] { 3.0, 1, 2 })
+            prequeued.Add((await JoinAsync(room, $"p{score}", score)).Id);
+
+        // A reload (or DELETE overrides) that removes PrequeueFrom and OpensAt: the room is open, and the people in
+        // the pre-queue must not wait for an opening that will never come.
+        var unscheduled = new Room(room.Id, room.Options with { PrequeueFrom = null, OpensAt = null }, fixture.Connection.RankByTree, TimeSpan.FromMilliseconds(200));
+        var late = await JoinAsync(unscheduled, "late", 0);
+        Assert.Equal(PlaceState.Waiting, late.Place.State);
+        Assert.Equal(4, late.Place.Position);
+
+        var tick = await Store.TickAsync(unscheduled, Work(shuffleLimit: 500));
+        Assert.Equal(3, tick.Shuffled);
+        var places = await StatusAllAsync(unscheduled, [prequeued[1], prequeued[2], prequeued[0], late.Id]);
+        Assert.Equal(PlaceState.Ready, places[0].State);
+        Assert.Equal(new long?[] { 1, 2, 3 }, places.Skip(1).Select(p => p.Position));
+    }
+
+    [Fact]
+    public async Task Opening_MovedEarlier_ThePlacedKeepTheirPlaceForAPrequeueIntervalPastAbandonAfter()
+    {
+        // A pre-queued page told to come back in a minute; the opening is moved to now meanwhile. AbandonAfter 10 s.
+        var t0 = DateTimeOffset.UtcNow;
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(t0);
+        var store = fixture.StoreWithClock(clock);
+        var room = fixture.NewRoom(capacity: 1, abandonAfter: TimeSpan.FromSeconds(10),
+            with: o => o with { PrequeueFrom = t0.AddMinutes(-10), OpensAt = t0.AddHours(1), ShuffleAtOpen = false });
+        var ids = new List<string>();
+        for (var i = 0; i < 2; i++)
+            ids.Add((await store.JoinAsync(room, new JoinRequest(WaitingTokens.NewPlaceId(), $"c:{i}", null, Client, 0, 0, 0))).Id);
+        var opened = new Room(room.Id, room.Options with { OpensAt = t0.AddSeconds(1) }, fixture.Connection.RankByTree, TimeSpan.FromMilliseconds(200));
+
+        var dropped = 0L;
+        for (var second = 1; second <= 65; second++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            var tick = await store.TickAsync(opened, Tick);
+            dropped += tick.Dropped + tick.Expired;
+        }
+
+        // 64 s after the opening, past a minute's interval: the first (made ready at once) and the second still hold their places.
+        Assert.Equal(0, dropped);
+        var places = (await store.StatusAsync(opened, ids)).Places;
+        Assert.Equal(PlaceState.Ready, places[0].State);
+        Assert.Equal(1, places[1].Position);
+
+        // Nobody polled: the grace ends (a minute plus AbandonAfter) and the first goes; its token passes to the second,
+        // who, not polling either, goes AbandonAfter later.
+        for (var second = 0; second < 25; second++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            await store.TickAsync(opened, Tick);
+        }
+        Assert.All((await store.StatusAsync(opened, ids)).Places, p => Assert.Equal(PlaceState.None, p.State));
+    }
+
+    [Fact]
     public async Task Prequeue_WithoutShuffle_OpensInJoinOrder()
     {
         var room = ScheduledRoom(capacity: 1, shuffle: false);
@@ -281,6 +341,8 @@ public abstract class OpeningStoreTests<TFixture>(TFixture fixture, ITestOutputH
         new(room.Id, room.Options with { PrequeueFrom = DateTimeOffset.UtcNow.AddMinutes(-20), OpensAt = DateTimeOffset.UtcNow.AddSeconds(-1) }, fixture.Connection.RankByTree, TimeSpan.FromMilliseconds(200));
 
     private static string PastMs() => DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+
+    private static readonly TickWork Tick = Work(shuffleLimit: 500);
 
     private static TickWork Work(int shuffleLimit) => new(500, 500, shuffleLimit, History: false, RevokedSinceMs: long.MaxValue, RevokedLimit: 0);
 

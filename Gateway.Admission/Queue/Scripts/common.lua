@@ -50,9 +50,12 @@ local EFF_SHUFFLE = ctl_number('shuffle', SHUFFLE)
 -- (the shuffle hands out pseq+1 .. PQN) and moves the join sequence past them, so every later joiner is behind
 -- every pre-queued person, whatever the shuffle's progress; anyone already in line (a room that was open
 -- before an opening was scheduled) keeps the numbers below, ahead of both.
+-- A room without OpensAt is open; if people are still pre-queued (their schedule was removed before its opening),
+-- it opens for them now, so they are placed ahead of later joiners instead of waiting for an opening that never comes.
 local function ensure_open()
-  if OPENED or EFF_OPENS_AT <= 0 or NOW < EFF_OPENS_AT then
-    OPENED = OPENED or EFF_OPENS_AT <= 0 or NOW >= EFF_OPENS_AT
+  if OPENED or (EFF_OPENS_AT > 0 and NOW < EFF_OPENS_AT) then return end
+  if EFF_OPENS_AT <= 0 and redis.call('ZCARD', K_PQ) == 0 then
+    OPENED = true
     return
   end
   local base = tonumber(redis.call('HGET', K_META, 'seq')) or 0
@@ -245,7 +248,8 @@ local function promote(limit)
       redis.call('HSET', K_TOK, id, encode(r))
       redis.call('ZREM', K_Q, id)
       tree_add(r.seq, -1)
-      redis.call('ZADD', K_DL, ROOM_NOW + ABANDON_MS, id)
+      -- Never shorter than the deadline it had: people placed by the opening keep their grace (tick.lua).
+      redis.call('ZADD', K_DL, math.max(ROOM_NOW + ABANDON_MS, deadline), id)
       tokens = tokens - 1
       promoted = promoted + 1
     end

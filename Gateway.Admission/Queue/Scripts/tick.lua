@@ -18,8 +18,9 @@ if in_use then
       for i = 1, #popped, 2 do ids[#ids + 1] = popped[i] end
       local raws = redis.call('HMGET', K_TOK, unpack(ids))
       local seq = tonumber(redis.call('HGET', K_META, 'pseq')) or 0
-      -- Pre-queued pages poll again spread over half of AbandonAfter after the opening: twice the usual grace.
-      local deadline = ROOM_NOW + 2 * ABANDON_MS
+      -- Pre-queued pages poll again spread over half of AbandonAfter after the opening, or up to a pre-queue
+      -- interval (a minute) after it when the opening was moved earlier: their grace covers both.
+      local deadline = ROOM_NOW + math.max(2 * ABANDON_MS, PREQUEUE_POLL_MAX_MS + ABANDON_MS)
       local places, line, deadlines = {}, {}, {}
       for i = 1, #ids do
         local r = parse(raws[i])
