@@ -74,11 +74,9 @@ internal sealed class RedisQueueStore : IQueueStore
 
     public async Task<StatusBatch> StatusAsync(Room room, IReadOnlyList<string> ids)
     {
-        var args = new object[1 + ids.Count];
-        // Renew a deadline at most every quarter of AbandonAfter: most polls then write nothing.
-        args[0] = (long)(room.Options.AbandonAfter.TotalMilliseconds / 4);
+        var args = new object[ids.Count];
         for (var i = 0; i < ids.Count; i++)
-            args[1 + i] = ids[i];
+            args[i] = ids[i];
         var r = await RunAsync("status", _scripts.Status, room, args);
         var places = new Place[ids.Count];
         for (var i = 0; i < places.Length; i++)

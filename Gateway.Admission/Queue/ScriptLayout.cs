@@ -59,7 +59,7 @@ internal static class ScriptLayout
          new("A_MAX_PLACES"), new("A_JOINS_PER_MIN"), new("A_PQ_SCORE"), new("A_PROMOTE_LIMIT"), new("A_POW_ID", Text: true), new("A_POW_EXP")]);
 
     /// <summary>Status takes the places to report on as the arguments from <c>A_IDS</c> to the end.</summary>
-    public static readonly ScriptSpec Status = new("status", [new("A_REFRESH_MS")], VariadicTail: "A_IDS");
+    public static readonly ScriptSpec Status = new("status", [], VariadicTail: "A_IDS");
 
     public static readonly ScriptSpec Enter = new("enter", [new("A_ID", Text: true), new("A_AID", Text: true)]);
 

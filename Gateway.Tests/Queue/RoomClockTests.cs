@@ -15,6 +15,29 @@ public abstract class RoomClockTests<TFixture>(TFixture fixture) where TFixture 
     private static readonly TickWork Tick = new(500, 500, 500, false, 0, 0);
 
     [Fact]
+    public async Task APoll_WrittenOrNot_LeavesThePlaceAtLeastAbandonAfter()
+    {
+        // AbandonAfter 4 s. A poll soon after the join writes nothing (the deadline is fresh), and must still count:
+        // the place lives AbandonAfter from that poll, not from the join.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = fixture.StoreWithClock(clock);
+        var room = fixture.NewRoom(capacity: 1, refill: 0.0001, abandonAfter: TimeSpan.FromSeconds(4));
+        var head = (await store.JoinAsync(room, new JoinRequest(WaitingTokens.NewPlaceId(), "c:head", null, "192.0.2.1", 0, 0, 0))).Id;
+        var id = (await store.JoinAsync(room, new JoinRequest(WaitingTokens.NewPlaceId(), "c:w", null, "192.0.2.1", 0, 0, 0))).Id;
+
+        clock.Advance(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(1, (await store.StatusAsync(room, [id])).Places[0].Position);
+        for (var ms = 0; ms < 3_900; ms += 300)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(300));
+            await store.TickAsync(room, Tick);
+        }
+
+        Assert.Equal(PlaceState.Waiting, (await store.StatusAsync(room, [id])).Places[0].State); // 3.9 s after the poll
+        Assert.Equal(PlaceState.Ready, (await store.StatusAsync(room, [head])).Places[0].State);
+    }
+
+    [Fact]
     public async Task AnOutageLongerThanAbandonAfter_DropsNobody_AndKeepsTheOrder_ButTimeWithTheStoreUpCounts()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -34,9 +57,10 @@ public abstract class RoomClockTests<TFixture>(TFixture fixture) where TFixture 
         Assert.Equal(PlaceState.Ready, places[0].State);
         Assert.Equal(Enumerable.Range(1, 5).Select(i => (long?)i), places.Skip(1).Select(p => p.Position));
 
-        // With the store up and ticking every second, people who stop polling are dropped after AbandonAfter as usual.
+        // With the store up and ticking every second, people who stop polling are dropped after AbandonAfter as usual
+        // (at most a quarter of it later: the heartbeat's slack).
         long dropped = 0;
-        for (var second = 0; second < 12; second++)
+        for (var second = 0; second < 14; second++)
         {
             clock.Advance(TimeSpan.FromSeconds(1));
             dropped += (await store.TickAsync(room, Tick)).Dropped;

@@ -24,6 +24,9 @@ if SEEN and NOW - SEEN > GAP_MS then
   SEEN = NOW
 end
 local ROOM_NOW = NOW - OFF
+-- A place's deadline after a heartbeat (a join, a poll, an enter): a quarter past AbandonAfter, so a status poll
+-- renews it at most once per quarter (most polls write nothing) and still leaves every place at least AbandonAfter.
+local HEARTBEAT_MS = ABANDON_MS + math.floor(ABANDON_MS / 4)
 
 -- Operators' live overrides (admin API) and the adaptive rate, shared by every instance through the store.
 local CTL = {}

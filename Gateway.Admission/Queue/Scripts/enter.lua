@@ -18,7 +18,7 @@ if r.state == 'a' then
   return reply('GRANTED', id, r, bucket(), 0, 0, 0, 0, expiry)
 end
 if r.state == 'w' then
-  redis.call('ZADD', K_DL, 'XX', ROOM_NOW + ABANDON_MS, id)
+  redis.call('ZADD', K_DL, 'XX', ROOM_NOW + HEARTBEAT_MS, id)
   return reply(STATE == 'closed' and 'CLOSED' or 'NOT_READY', id, r, bucket())
 end
 -- Paused or closed by an operator: nobody is admitted; a ready place keeps its reservation (status renews it).
@@ -26,7 +26,7 @@ if STATE ~= 'open' then return reply(STATE == 'paused' and 'PAUSED' or 'CLOSED',
 -- MaxActive counts admissions in force: promotion keeps active + ready within it, but an operator may lower it
 -- after people were promoted. Their reservations are kept (status renews them) and granted as admissions end.
 if at_max_active() then
-  redis.call('ZADD', K_DL, 'XX', ROOM_NOW + ABANDON_MS, id)
+  redis.call('ZADD', K_DL, 'XX', ROOM_NOW + HEARTBEAT_MS, id)
   return reply('MAX_ACTIVE', id, r, bucket())
 end
 r.state = 'a'

@@ -24,7 +24,7 @@ if r then
       remove(id, r, 'drop')
       id, r = nil, nil
     elseif r.state == 'w' then
-      redis.call('ZADD', K_DL, 'XX', ROOM_NOW + ABANDON_MS, id)
+      redis.call('ZADD', K_DL, 'XX', ROOM_NOW + HEARTBEAT_MS, id)
     end
   end
 end
@@ -69,7 +69,7 @@ else
   r.seq = redis.call('HINCRBY', K_META, 'seq', 1)
   redis.call('ZADD', K_Q, r.seq, id)
   tree_add(r.seq, 1)
-  redis.call('ZADD', K_DL, ROOM_NOW + ABANDON_MS, id)
+  redis.call('ZADD', K_DL, ROOM_NOW + HEARTBEAT_MS, id)
 end
 redis.call('HSET', K_TOK, id, encode(r))
 redis.call('HSET', K_WHO, who, id)

@@ -1,10 +1,12 @@
 -- Status for a batch of places (the polls that reached one gateway instance while its previous batch
 -- was in flight): each is the place's heartbeat and its position, nothing else. Promotion and cleanup
 -- happen in the ticks, so a poll reads the place, its position and its deadline and writes the deadline
--- at most every A_REFRESH_MS. A place past its deadline is ended here, never revived.
+-- at most once per quarter of AbandonAfter (HEARTBEAT_MS), so every poll, written or not, leaves the place at
+-- least AbandonAfter. A place past its deadline is ended here, never revived.
 -- Reply: now_ms, the bucket's millitokens, then per place: state ('' = not found), position (-1 = none), joined_ms, ready_ms.
 local out = { NOW, math.floor(bucket() * 1000) }
-local renew_below = ROOM_NOW + ABANDON_MS - A_REFRESH_MS
+local renew_below = ROOM_NOW + ABANDON_MS
+local renewed = ROOM_NOW + HEARTBEAT_MS
 for i = A_IDS, #ARGV do
   local id = ARGV[i]
   local r = parse(redis.call('HGET', K_TOK, id))
@@ -15,12 +17,12 @@ for i = A_IDS, #ARGV do
       remove(id, r, 'drop')
       r = nil
     elseif r.state == 'w' then
-      if deadline < renew_below then redis.call('ZADD', K_DL, 'XX', ROOM_NOW + ABANDON_MS, id) end
+      if deadline < renew_below then redis.call('ZADD', K_DL, 'XX', renewed, id) end
       pos = position(id) or -1
     elseif deadline < renew_below and (STATE ~= 'open' or at_max_active()) then
       -- A ready place cannot enter while the room is paused or closed, or while MaxActive admissions are in force
       -- (the cap lowered after it was made ready): polling holds the reservation.
-      redis.call('ZADD', K_DL, 'XX', ROOM_NOW + ABANDON_MS, id)
+      redis.call('ZADD', K_DL, 'XX', renewed, id)
     end
   end
   out[#out + 1] = r and r.state or ''
