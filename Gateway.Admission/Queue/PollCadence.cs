@@ -48,7 +48,7 @@ internal static class PollCadence
     /// in 25/s) 110 entered within one second and the backends turned 198 gated calls away; spread, at most 39 a
     /// second and none. Costs about 1.8 times the polls for as long as an outage lasts (answered without the store).
     /// </summary>
-    public static int Degraded(TimeSpan retryAfter) => FirstAfterJoin((int)Math.Min(retryAfter.TotalMilliseconds, int.MaxValue));
+    public static int Degraded(Room room, TimeSpan retryAfter) => FirstAfterJoin((int)Math.Min(retryAfter.TotalMilliseconds, Cap(room)));
 
     /// <summary>Paused: places are held by polling; nothing moves, so the cap's half is plenty.</summary>
     public static int Paused(Room room) => Jitter(Math.Max(NearFrontMs, Cap(room) / 2));

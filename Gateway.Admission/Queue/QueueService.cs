@@ -160,7 +160,7 @@ internal sealed class QueueService(
 
     /// <summary>The answer a status poll gets while the store cannot be reached: still waiting, position unknown.</summary>
     public Standing Degraded(Room room) =>
-        new(StandingStatus.Waiting, null, null, 0, PollCadence.Degraded(options.CurrentValue.RetryAfter), null, time.GetUtcNow());
+        new(StandingStatus.Waiting, null, null, 0, PollCadence.Degraded(room, options.CurrentValue.RetryAfter), null, time.GetUtcNow());
 
     private JoinResult Refused(Room room, JoinOutcome outcome)
     {

@@ -17,8 +17,10 @@ internal sealed class Room
         KeyTtl = Max(Max(options.AdmissionTtl, options.AbandonAfter), TimeSpan.FromMilliseconds(ScriptLayout.HistoryKeepMs)) + TimeSpan.FromMinutes(10);
         Keys = RoomKeys.For(id);
         CookieName = "wr_adm_" + id;
-        // A store nobody could reach for this long was down: the gap does not count toward AbandonAfter.
-        OutageGap = Max(TimeSpan.FromSeconds(5), tickInterval * 20);
+        // A store nobody could reach for this long was down: the gap does not count toward AbandonAfter. Well under
+        // AbandonAfter (a quarter), so a short room's people are not dropped by an outage too short to count; never
+        // under two ticks, so the ticks' own spacing is not taken for one.
+        OutageGap = Min(Max(TimeSpan.FromSeconds(5), tickInterval * 20), Max(options.AbandonAfter / 4, tickInterval * 2));
         ScriptArguments =
         [
             options.Capacity,
@@ -56,4 +58,6 @@ internal sealed class Room
     public RedisValue[] ScriptArguments { get; }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

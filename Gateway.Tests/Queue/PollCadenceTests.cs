@@ -55,13 +55,24 @@ public sealed class PollCadenceTests(ITestOutputHelper output)
     [Fact]
     public void Degraded_SpreadsTheNextPollOverRetryAfter_SoABlipDoesNotSendTheLineBackAsOneWave()
     {
-        var polls = Enumerable.Range(0, 1000).Select(_ => PollCadence.Degraded(TimeSpan.FromSeconds(5))).ToList();
+        var polls = Enumerable.Range(0, 1000).Select(_ => PollCadence.Degraded(Room, TimeSpan.FromSeconds(5))).ToList();
 
         Assert.All(polls, ms => Assert.InRange(ms, PollCadence.NearFrontMs, 5_000));
         var perSecond = polls.GroupBy(ms => ms / 1000).ToDictionary(group => group.Key, group => group.Count());
         output.WriteLine($"next poll per second after a degraded answer: {string.Join(' ', Enumerable.Range(0, 5).Select(s => perSecond.GetValueOrDefault(s)))}");
         // Uniform over 0.5-5 s: no second gets more than about a quarter of the pages (the fixed 5 s gave all of them one).
         Assert.All(perSecond.Values, count => Assert.True(count < 330, $"{count} of 1000 pages in one second"));
+    }
+
+    [Fact]
+    public void Degraded_InARoomWithAShortAbandonAfter_StaysWithinAThirdOfIt()
+    {
+        var room = new Room("short", new RoomOptions { AbandonAfter = TimeSpan.FromSeconds(3) }, rankByTree: false, TimeSpan.FromMilliseconds(200));
+        for (var i = 0; i < 1000; i++)
+            Assert.InRange(PollCadence.Degraded(room, TimeSpan.FromSeconds(5)), PollCadence.NearFrontMs, 1_000);
+        // And an outage of a quarter of it is not counted toward it (the room clock stops).
+        Assert.Equal(TimeSpan.FromMilliseconds(750), room.OutageGap);
+        Assert.Equal(TimeSpan.FromSeconds(15), Room.OutageGap); // 20 ticks of 1 s, capped at a quarter of the default 60 s
     }
 
     [Fact]
