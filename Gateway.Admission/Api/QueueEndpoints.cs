@@ -104,8 +104,14 @@ internal sealed partial class QueueEndpoints(
         }
         else if (options.CurrentValue.Identity.Required)
             return Refuse(room, "invalid_user_token", ApiErrorCode.InvalidUserToken, "This waiting room needs a user_token from the site you came from; go back and start again from there.");
-        else
-            caller = identity.Read(context.Request.Cookies[CallerIdentity.CookieName]);
+        else if ((caller = identity.Read(context.Request.Cookies[CallerIdentity.CookieName])) is null)
+        {
+            // A new identity goes out before the store is asked, so it is on every answer, a 503 included: a join the
+            // store carries out late (a stall that outlasted the call's timeout) is then found again by the retry,
+            // instead of leaving a place nobody holds and making a second one.
+            (var cookie, caller) = identity.Mint();
+            context.Response.Cookies.Append(CallerIdentity.CookieName, cookie, Cookies.Options(context, options.CurrentValue, CallerIdentity.CookieLifetime));
+        }
 
         var result = await queue.JoinAsync(room, new JoinCommand(caller, request.UserId, ClientAddress.Of(context), proof?.Id, proof?.ReplayGuardUntil));
         switch (result.Outcome)

@@ -55,6 +55,38 @@ public sealed class StoreOutageTests
     }
 
     [Fact]
+    public async Task AJoinAnswered503InAStall_ThatTheStoreRunsLate_IsFoundByTheRetry_NotDoubled()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        await using var bed = await GatewayTestBed.StartAsync(redis.ConnectionString, capacity: 1, refill: 0.01);
+        Assert.Equal(HttpStatusCode.Accepted, (await bed.Client.JoinAsync(bed.Room)).Status);
+        using var browser = new HttpClient(new HttpClientHandler { CookieContainer = new System.Net.CookieContainer(), UseCookies = true }) { BaseAddress = bed.Gateway.BaseAddress };
+        var client = new QueueClient(browser);
+
+        // The store stalls: the join is sent, times out (503), and waits in the socket.
+        await redis.SignalAsync("STOP");
+        HttpStatusCode during;
+        try
+        {
+            (during, _, var response) = await client.JoinAsync(bed.Room);
+            Assert.Contains(response.Headers.GetValues("Set-Cookie"), c => c.StartsWith("wr_id=", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await redis.SignalAsync("CONT");
+        }
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, during);
+        await Eventually.TrueAsync(async () => (await bed.Client.Http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "readyz recovers");
+
+        // The retry, with the identity the 503 gave, finds the place the store made late: one place, not two.
+        var (status, body, _) = await client.JoinAsync(bed.Room);
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        Assert.Equal(1, body["position"]!.GetValue<long>());
+        using var store = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        Assert.Equal(2, await store.GetDatabase().HashLengthAsync(Gateway.Admission.Rooms.RoomKeys.For(bed.Room)[Gateway.Admission.Queue.RoomKey.Places]));
+    }
+
+    [Fact]
     public async Task Readyz_FailsWhileTheStoreIsDown_AndRecoversWhenItReturns()
     {
         await using var redis = await RedisServer.StartNewAsync();

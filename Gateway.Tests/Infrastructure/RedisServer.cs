@@ -57,6 +57,17 @@ public sealed class RedisServer : IAsyncDisposable
         throw new InvalidOperationException($"redis-server did not start on port {Port}.");
     }
 
+    /// <summary>
+    /// Stops (SIGSTOP) or resumes (SIGCONT) the server: a stall, where connections stay open and commands sent
+    /// meanwhile wait in the socket to run when it resumes.
+    /// </summary>
+    public async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-" + signal, _process!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) } })!;
+        await kill.WaitForExitAsync();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     /// <summary>Kills the server (like a crash) and waits until the port refuses connections.</summary>
     public async Task StopAsync()
     {
