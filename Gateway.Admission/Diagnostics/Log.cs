@@ -66,6 +66,15 @@ internal static partial class Log
     [LoggerMessage(21, LogLevel.Information, "Room {Room}: a backend ended an admission (X-Waiting-Room-Command: revoke)")]
     public static partial void OriginRevoked(ILogger logger, string room);
 
+    [LoggerMessage(26, LogLevel.Warning, "Room {Room}: a revocation ({Source}) could not reach the store; this instance refuses the admission already, and hands it to the store when it is back")]
+    public static partial void RevocationKept(ILogger logger, string room, string source);
+
+    [LoggerMessage(27, LogLevel.Error, "Room {Room}: a revocation ({Source}) could not reach the store, and {Limit} are already waiting for it: only this instance refuses that admission")]
+    public static partial void RevocationLost(ILogger logger, string room, string source, int limit);
+
+    [LoggerMessage(28, LogLevel.Information, "{Count} revocations made while the store was unreachable reached it")]
+    public static partial void RevocationsDelivered(ILogger logger, int count);
+
     // 40-49: the admin API.
     [LoggerMessage(40, LogLevel.Warning, "Admin {KeyId} from {Client} changed room {Room} ({Action}): before {Before}, after {After}")]
     public static partial void AdminChanged(ILogger logger, string keyId, string client, string room, string action, string before, string after);

@@ -78,6 +78,7 @@ public static class WaitingRoomExtensions
         services.TryAddSingleton<Challenges>();
         services.TryAddSingleton<ChallengeDifficulty>();
         services.TryAddSingleton<RevokedAdmissions>();
+        services.TryAddSingleton<PendingRevocations>();
         services.TryAddSingleton<ClientRateLimits>();
         services.TryAddSingleton<IQueueStore, RedisQueueStore>();
         services.TryAddSingleton<StatusBatcher>();

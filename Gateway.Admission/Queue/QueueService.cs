@@ -24,6 +24,7 @@ internal sealed class QueueService(
     AdmissionTokens admissionTokens,
     CallerIdentity identity,
     RevokedAdmissions revoked,
+    PendingRevocations pending,
     RoomSnapshots snapshots,
     ClientRateLimits limits,
     IOptionsMonitor<WaitingRoomOptions> options,
@@ -124,8 +125,22 @@ internal sealed class QueueService(
     /// <summary>Ends an admission everywhere: this instance's gate at once, the others within a tick.</summary>
     public async Task<bool> RevokeAsync(Room room, string admissionId, string source)
     {
-        revoked.Add(admissionId, time.GetUtcNow());
-        var wasActive = await store.RevokeAsync(room, admissionId);
+        var now = time.GetUtcNow();
+        revoked.Add(admissionId, now);
+        bool wasActive;
+        try
+        {
+            wasActive = await store.RevokeAsync(room, admissionId);
+        }
+        catch (Storage.StoreUnavailableException)
+        {
+            // This instance already refuses it; the store (and so every other instance) gets it once it is back.
+            if (pending.Add(room, admissionId, now))
+                Log.RevocationKept(logger, room.Id, source);
+            else
+                Log.RevocationLost(logger, room.Id, source, PendingRevocations.Limit);
+            throw;
+        }
         metrics.Revoked(room.Id, source);
         return wasActive;
     }

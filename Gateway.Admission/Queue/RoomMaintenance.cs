@@ -21,6 +21,7 @@ internal sealed class RoomMaintenance(
     RoomRegistry rooms,
     RoomSnapshots snapshots,
     RevokedAdmissions revoked,
+    PendingRevocations pending,
     WaitingRoomMetrics metrics,
     IOptionsMonitor<WaitingRoomOptions> options,
     TimeProvider time,
@@ -81,6 +82,31 @@ internal sealed class RoomMaintenance(
             }
         }
         revoked.Prune(longest);
+        await DeliverPendingAsync();
+    }
+
+    /// <summary>Revocations this instance could not hand to the store, handed over now: at most <see cref="RevokedLimit"/> per tick.</summary>
+    private async Task DeliverPendingAsync()
+    {
+        var delivered = 0;
+        var now = time.GetUtcNow();
+        while (delivered < RevokedLimit && pending.TryTake(out var entry))
+        {
+            if (now - entry.At > entry.Room.Options.AdmissionTtl)
+                continue; // ended by itself meanwhile
+            try
+            {
+                await store.RevokeAsync(entry.Room, entry.AdmissionId);
+            }
+            catch (StoreUnavailableException)
+            {
+                pending.Add(entry.Room, entry.AdmissionId, entry.At);
+                break;
+            }
+            delivered++;
+        }
+        if (delivered > 0)
+            Log.RevocationsDelivered(logger, delivered);
     }
 
     private async Task TickAsync(Room room, bool history)

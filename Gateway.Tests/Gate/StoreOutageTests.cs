@@ -87,6 +87,34 @@ public sealed class StoreOutageTests
     }
 
     [Fact]
+    public async Task ARevocationTheStoreCouldNotTake_ReachesItOnceItIsBack()
+    {
+        await using var redis = await RedisServer.StartNewAsync(persistent: true);
+        await using var bed = await GatewayTestBed.StartAsync(redis.ConnectionString, s => TestConfig.WithAdmin(s), capacity: 5, refill: 1);
+        using var admin = bed.Gateway.CreateAdminClient();
+        var admission = await bed.Client.AdmitAsync(bed.Room, "leaving");
+        Assert.Equal(1, (await admin.GetAsync(bed.Room)).Body["active"]!.GetValue<int>());
+
+        await redis.StopAsync();
+        var (during, _, _) = await admin.RevokeAsync(bed.Room, admission);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, during);
+        using (var gated = new HttpRequestMessage(HttpMethod.Get, "/api/inventory"))
+        {
+            gated.Headers.Add("X-Admission-Token", admission);
+            Assert.Equal(HttpStatusCode.TooManyRequests, (await bed.Client.Http.SendAsync(gated)).StatusCode); // this instance refuses it at once
+        }
+
+        // Back (with its data): the revocation reaches the store without anyone repeating it, so every instance learns
+        // it and the slot it held is free.
+        await redis.StartAsync();
+        await Eventually.TrueAsync(async () =>
+        {
+            var (status, room, _) = await admin.GetAsync(bed.Room);
+            return status == HttpStatusCode.OK && room["active"]!.GetValue<int>() == 0;
+        }, TimeSpan.FromSeconds(30), "the store frees the slot");
+    }
+
+    [Fact]
     public async Task Readyz_FailsWhileTheStoreIsDown_AndRecoversWhenItReturns()
     {
         await using var redis = await RedisServer.StartNewAsync();

@@ -86,11 +86,12 @@ internal sealed class Simulation : IDisposable
         {
             var snapshots = new RoomSnapshots();
             var revoked = new RevokedAdmissions(_clock);
+            var pending = new PendingRevocations();
             _instances[i] = new Instance(
                 new QueueService(queueStore, new StatusBatcher(queueStore, _metrics, _clock, storeOptions), new WaitingTokens(_keys), new AdmissionTokens(_keys, _clock), new CallerIdentity(_keys),
-                    revoked, snapshots, _limits, _options, _metrics, _clock, NullLogger<QueueService>.Instance),
+                    revoked, pending, snapshots, _limits, _options, _metrics, _clock, NullLogger<QueueService>.Instance),
                 snapshots,
-                new RoomMaintenance(queueStore, _rooms, snapshots, revoked, _metrics, _options, _clock, NullLogger<RoomMaintenance>.Instance));
+                new RoomMaintenance(queueStore, _rooms, snapshots, revoked, pending, _metrics, _options, _clock, NullLogger<RoomMaintenance>.Instance));
         }
     }
 
