@@ -88,8 +88,10 @@ public static class WaitingRoomExtensions
         services.TryAddSingleton<WaitingRoomPage>();
         services.TryAddSingleton<AdminKeys>();
         services.TryAddSingleton<AdminEndpoints>();
-        services.AddHostedService<RoomMaintenance>();
-        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ReadinessTag]);
+        services.TryAddSingleton<RoomMaintenance>();
+        services.AddHostedService(sp => sp.GetRequiredService<RoomMaintenance>());
+        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ReadinessTag])
+            .AddCheck<RevocationsHealthCheck>("revocations", tags: [ReadinessTag]);
         return services;
     }
 

@@ -43,6 +43,16 @@ internal sealed class RoomMaintenance(
     private static readonly TimeSpan HistoryEvery = TimeSpan.FromSeconds(1);
 
     private readonly ConcurrentDictionary<string, long> _revokedSince = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _caughtUp = new(StringComparer.Ordinal);
+
+    private volatile bool _everCaughtUp;
+
+    /// <summary>
+    /// True once every room's revocations have been read up to the store's latest (readiness): a new instance starts
+    /// from none, and until then it would honour admissions every other instance already refuses. Once true it stays
+    /// so: a room added by a reload is read by the next tick, and readiness does not flap on a config edit.
+    /// </summary>
+    public bool RevocationsCaughtUp => _everCaughtUp || (_everCaughtUp = rooms.All.All(r => _caughtUp.ContainsKey(r.Id)));
     private readonly ConcurrentDictionary<string, RoomState> _lastState = new(StringComparer.Ordinal);
     private DateTimeOffset _lastHistory = DateTimeOffset.MinValue;
 
@@ -133,10 +143,23 @@ internal sealed class RoomMaintenance(
         }
         snapshot = snapshot with { Dropped = dropped, Expired = expired, Promoted = promoted };
         Observe(room, snapshot, shuffled);
-        if (snapshot.Revoked.Count > 0)
+        var page = snapshot.Revoked;
+        // A full page means more are waiting (a new instance catching up): read on now, a bounded number of pages.
+        for (var call = 0; ; call++)
         {
-            revoked.AddRange(snapshot.Revoked);
-            _revokedSince[room.Id] = snapshot.Revoked.Max(r => r.RevokedAtMs);
+            if (page.Count > 0)
+            {
+                revoked.AddRange(page);
+                _revokedSince[room.Id] = page.Max(r => r.RevokedAtMs);
+            }
+            if (page.Count < RevokedLimit)
+            {
+                _caughtUp[room.Id] = true;
+                break;
+            }
+            if (call == ExtraCallsPerTick)
+                break;
+            page = (await store.TickAsync(room, new TickWork(0, 0, 0, false, _revokedSince[room.Id], RevokedLimit))).Revoked;
         }
     }
 
