@@ -52,8 +52,12 @@ internal sealed class QueueService(
         {
             if (stored.Outcome != JoinOutcome.NotOpen)
                 return Refused(room, stored.Outcome);
-            // Before the pre-queue: when to come back (the pre-queue, if the room has one) and when the room opens.
+            // Before the pre-queue: when to come back (the pre-queue, if the room has one) and when the room opens. The
+            // store refused by a schedule this instance's last tick may not have seen yet (set on another instance
+            // a moment ago): then the store's own view, read once.
             var snapshot = snapshots.Get(room.Id);
+            if (Schedule.OpensAt(room, snapshot) is null)
+                snapshot = await store.TickAsync(room, TickWork.ReadOnly());
             var prequeueFrom = Schedule.PrequeueFrom(room, snapshot);
             return Refused(room, stored.Outcome) with
             {

@@ -254,6 +254,22 @@ public sealed class AdminMultiInstanceTests(RedisServerFixture redis) : IClassFi
     }
 
     /// <summary>Two gateways (A with the sample backends, B beside it) on one store, with the test admin key.</summary>
+    [Fact]
+    public async Task AnOpeningScheduledOnA_JoinOnBAtOnce_IsRoomNotOpen_WithItsOpeningTime()
+    {
+        await using var pair = await Pair.StartAsync(redis.Server.ConnectionString, capacity: 50, refill: 50);
+        using var adminA = pair.A.Gateway.CreateAdminClient();
+        var opensAt = DateTimeOffset.UtcNow.AddMinutes(10);
+
+        await adminA.SetAsync(pair.Room, $$"""{"opens_at": "{{opensAt:yyyy-MM-ddTHH:mm:ss.fffzzz}}"}""");
+        // Before B's next tick: the store refuses the join by a schedule B has not seen yet, and B still says when.
+        var (status, body, _) = await pair.ClientB.JoinAsync(pair.Room, "early");
+
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Equal("ROOM_NOT_OPEN", body["error"]!["code"]!.GetValue<string>());
+        Assert.Equal(opensAt.ToUnixTimeMilliseconds(), body["error"]!["opens_at"]!.GetValue<DateTimeOffset>().ToUnixTimeMilliseconds());
+    }
+
     private sealed class Pair : IAsyncDisposable
     {
         /// <summary>Stands for the pair's room in setting keys (the room's name is only known once the test bed chose it).</summary>
