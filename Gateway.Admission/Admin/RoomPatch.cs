@@ -135,9 +135,12 @@ internal static partial class RoomPatch
         var prequeueFrom = After(changes, current, ControlFields.PrequeueFrom, options.PrequeueFrom);
         var opensAt = After(changes, current, ControlFields.OpensAt, options.OpensAt);
         var joinsCloseAt = After(changes, current, ControlFields.JoinsCloseAt, options.JoinsCloseAt);
-        var shuffle = changes.TryGetValue(ControlFields.Shuffle, out var s)
-            ? (s is null ? options.ShuffleAtOpen : s == "1")
-            : current?.Overrides.TryGetValue(ControlFields.Shuffle, out var stored) == true ? stored == "1" : options.ShuffleAtOpen;
+        var was = current?.Overrides.TryGetValue(ControlFields.Shuffle, out var stored) == true ? stored == "1" : options.ShuffleAtOpen;
+        var shuffle = changes.TryGetValue(ControlFields.Shuffle, out var s) ? (s is null ? options.ShuffleAtOpen : s == "1") : was;
+        // The pre-queue's order is drawn as people join (a random draw, or join order): changing the rule half-way would
+        // leave two kinds of order in one line. The store keeps the first joiner's rule in any case; say so here.
+        if (shuffle != was && current is { Prequeued: > 0, Opened: false } && changes.ContainsKey(ControlFields.Shuffle))
+            return ("shuffle_at_open", $"shuffle_at_open cannot change while {current.Prequeued} people are in the pre-queue: their order was drawn as they joined ({(was ? "at random" : "in join order")}).");
         if (prequeueFrom is not null && opensAt is null)
             return (Api(changes, ControlFields.PrequeueFrom, ControlFields.OpensAt), "prequeue_from needs an opening: set opens_at too (e.g. \"2026-12-24T10:00:00+09:00\").");
         if (prequeueFrom is { } from && opensAt is { } opens && from >= opens)

@@ -209,6 +209,7 @@ internal sealed class RedisQueueStore : IQueueStore
             QueueLengths = lengths,
             HasHistory = work.History,
             JoinsTotal = (long)r[(int)T.Joins],
+            PrequeueShuffled = (string?)r[(int)T.PrequeueOrder] switch { "s" => true, "f" => false, _ => null },
         };
     }
 

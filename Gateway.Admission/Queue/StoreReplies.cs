@@ -168,6 +168,9 @@ internal sealed record RoomSnapshot
     /// <summary>True when this snapshot carries the history series.</summary>
     public bool HasHistory { get; init; }
 
+    /// <summary>How the pre-queue is ordered, as its first joiner fixed it (true = at random); null when nobody is pre-queued yet.</summary>
+    public bool? PrequeueShuffled { get; init; }
+
     /// <summary>New places created in the room (every instance) since its keys were created: the automatic difficulty's rate.</summary>
     public long JoinsTotal { get; init; }
 }

@@ -15,9 +15,14 @@ internal static class Schedule
     /// <summary>When joins close (null = never).</summary>
     public static DateTimeOffset? JoinsCloseAt(Room room, RoomSnapshot? snapshot) => Instant(snapshot, ControlFields.JoinsCloseAt) ?? room.Options.JoinsCloseAt;
 
-    /// <summary>Whether the opening shuffles the pre-queue (else it opens in join order).</summary>
+    /// <summary>
+    /// Whether the opening shuffles the pre-queue (else it opens in join order): as the pre-queue's first joiner fixed
+    /// it once anyone is pre-queued, else as configured or overridden now.
+    /// </summary>
     public static bool ShuffleAtOpen(Room room, RoomSnapshot? snapshot)
     {
+        if (snapshot?.PrequeueShuffled is { } fixedByTheFirstJoiner)
+            return fixedByTheFirstJoiner;
         // As the scripts read it: a number, 1 = shuffle; anything else that is a number = join order.
         if (snapshot is not null && snapshot.Overrides.TryGetValue("shuffle", out var value) &&
             double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number))

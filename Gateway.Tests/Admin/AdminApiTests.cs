@@ -197,6 +197,25 @@ public sealed class AdminApiTests(RedisServerFixture redis) : IClassFixture<Redi
     }
 
     [Fact]
+    public async Task ShuffleAtOpen_WhilePeopleArePrequeued_CannotChange()
+    {
+        await using var bed = await StartAsync(capacity: 5, refill: 1);
+        using var admin = bed.Gateway.CreateAdminClient();
+        var from = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("yyyy-MM-ddTHH:mm:ss.fffzzz", System.Globalization.CultureInfo.InvariantCulture);
+        var opens = DateTimeOffset.UtcNow.AddHours(1).ToString("yyyy-MM-ddTHH:mm:ss.fffzzz", System.Globalization.CultureInfo.InvariantCulture);
+        await admin.SetAsync(bed.Room, $$"""{"prequeue_from": "{{from}}", "opens_at": "{{opens}}", "shuffle_at_open": true}""");
+        await admin.SetAsync(bed.Room, """{"shuffle_at_open": false}"""); // nobody pre-queued yet: free to change
+        Assert.Equal("prequeue", (await bed.Client.JoinAsync(bed.Room, "early")).Body["status"]!.GetValue<string>());
+
+        var (status, error, _) = await admin.PatchAsync(bed.Room, """{"shuffle_at_open": true}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("INVALID_VALUE", error["error"]!["code"]!.GetValue<string>());
+        Assert.Equal("shuffle_at_open", error["error"]!["field"]!.GetValue<string>());
+        await admin.SetAsync(bed.Room, """{"shuffle_at_open": false}"""); // the same rule again is no change
+    }
+
+    [Fact]
     public async Task MaxActive_Reached_TheEtaIsThePaceAdmissionsEnd_NotTheBuckets()
     {
         // The bucket alone would say "about 1 second": 5 tokens of burst, 5 more each second.

@@ -277,6 +277,27 @@ public abstract class OpeningStoreTests<TFixture>(TFixture fixture, ITestOutputH
         Assert.All((await store.StatusAsync(opened, ids)).Places, p => Assert.Equal(PlaceState.None, p.State));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ShuffleAtOpen_ChangedHalfWay_TheFirstJoinersRuleOrdersTheWholePrequeue(bool shuffleFirst)
+    {
+        var room = ScheduledRoom(capacity: 1, shuffle: shuffleFirst);
+        var ids = new List<string>();
+        foreach (var score in new[] { 30.0, 10, 20 })
+            ids.Add((await JoinAsync(room, $"first{score}", score)).Id);
+        await Store.SetOverridesAsync(room, new Dictionary<string, string?> { ["shuffle"] = shuffleFirst ? "0" : "1" });
+        foreach (var score in new[] { 25.0, 5, 15 })
+            ids.Add((await JoinAsync(room, $"then{score}", score)).Id);
+        Assert.Equal(shuffleFirst, (await Store.TickAsync(room, Work(shuffleLimit: 0))).PrequeueShuffled);
+
+        var open = Opened(room);
+        await Store.TickAsync(open, Work(shuffleLimit: 500));
+
+        // One rule for all six: by the random draws (5, 10, 15, 20, 25, 30), or in join order, never a mix.
+        Assert.Equal(shuffleFirst ? new long[] { 6, 2, 4, 5, 1, 3 } : new long[] { 1, 2, 3, 4, 5, 6 }, await SequencesAsync(open, ids));
+    }
+
     [Fact]
     public async Task Prequeue_WithoutShuffle_OpensInJoinOrder()
     {

@@ -11,13 +11,15 @@ local unpack = table.unpack or unpack
 -- The room clock: store time minus every stretch in which nobody could reach the store (OFF). Waiting
 -- and ready deadlines are on this clock, so an outage does not count toward AbandonAfter. Each tick
 -- writes SEEN; a script that finds SEEN older than GAP_MS adds the gap to OFF (O(1), however many wait).
-local meta0 = redis.call('HMGET', K_META, 'off', 'seen', 'opened', 'pqn', 'tokens', 'ts')
+local meta0 = redis.call('HMGET', K_META, 'off', 'seen', 'opened', 'pqn', 'tokens', 'ts', 'pqmode')
 local OFF = tonumber(meta0[1]) or 0
 local SEEN = tonumber(meta0[2])
 local OPENED = meta0[3] == '1'
 local PQN = tonumber(meta0[4]) or 0
 -- The bucket as last written (tokens at ts), kept here so every read of it in one script costs nothing.
 local BUCKET_TOKENS, BUCKET_TS = tonumber(meta0[5]), tonumber(meta0[6])
+-- The pre-queue's order, fixed by its first joiner: 's' = the random draw (ShuffleAtOpen), 'f' = join order.
+local PQ_MODE = meta0[7]
 if SEEN and NOW - SEEN > GAP_MS then
   OFF = OFF + (NOW - SEEN)
   redis.call('HSET', K_META, 'off', int(OFF), 'seen', int(NOW))
@@ -64,6 +66,7 @@ local function ensure_open()
   local base = tonumber(redis.call('HGET', K_META, 'seq')) or 0
   PQN = base + redis.call('ZCARD', K_PQ)
   redis.call('HSET', K_META, 'seq', int(PQN), 'pseq', int(base), 'opened', '1', 'pqn', int(PQN))
+  redis.call('HDEL', K_META, 'pqmode')
   OPENED = true
 end
 ensure_open()

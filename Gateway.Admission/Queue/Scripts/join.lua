@@ -61,9 +61,14 @@ id = A_ID
 r = { state = 'w', seq = 0, joined = NOW, ready = 0, user = user, who = who, client = client, aid = '' }
 if prequeue then
   r.state = 'p'
-  -- With the shuffle, the random score drawn by the gateway is the order; without it, join order.
+  -- With the shuffle, the random score drawn by the gateway is the order; without it, join order. The first joiner
+  -- fixes which for the whole pre-queue, so a ShuffleAtOpen changed half-way cannot mix the two in one line.
+  if not PQ_MODE then
+    PQ_MODE = EFF_SHUFFLE == 1 and 's' or 'f'
+    redis.call('HSET', K_META, 'pqmode', PQ_MODE)
+  end
   local score = A_PQ_SCORE
-  if EFF_SHUFFLE ~= 1 then score = redis.call('HINCRBY', K_META, 'pqseq', 1) end
+  if PQ_MODE ~= 's' then score = redis.call('HINCRBY', K_META, 'pqseq', 1) end
   redis.call('ZADD', K_PQ, score, id)
 else
   r.seq = redis.call('HINCRBY', K_META, 'seq', 1)
