@@ -226,6 +226,9 @@ internal sealed class QueueService(
             refill = room.Options.Adaptive.Floor;
         var cap = Cap(room, snapshot);
         var eta = EtaEstimator.Estimate(position, tokens, refill, snapshot, now, cap);
+        // In line before an opening (an open room given a later OpensAt): nobody goes in until then.
+        if (snapshot is { Opened: false } && Schedule.OpensAt(room, snapshot) is { } opening && opening > now)
+            eta = eta with { Seconds = eta.Seconds + (long)Math.Ceiling((opening - now).TotalSeconds) };
         var pollAfter = cap is { } slots && position > slots.Free
             ? PollCadence.WaitingForSlot(room, eta, position - slots.Free - 1)
             : PollCadence.Waiting(room, eta);

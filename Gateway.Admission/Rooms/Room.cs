@@ -19,8 +19,8 @@ internal sealed class Room
         CookieName = "wr_adm_" + id;
         // A store nobody could reach for this long was down: the gap does not count toward AbandonAfter. Well under
         // AbandonAfter (a quarter), so a short room's people are not dropped by an outage too short to count; never
-        // under two ticks, so the ticks' own spacing is not taken for one.
-        OutageGap = Min(Max(TimeSpan.FromSeconds(5), tickInterval * 20), Max(options.AbandonAfter / 4, tickInterval * 2));
+        // under five ticks, so the ticks' own spacing (a busy instance, a GC pause) is not taken for one.
+        OutageGap = Min(Max(TimeSpan.FromSeconds(5), tickInterval * 20), Max(options.AbandonAfter / 4, tickInterval * 5));
         ScriptArguments =
         [
             options.Capacity,

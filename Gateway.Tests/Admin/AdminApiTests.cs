@@ -216,6 +216,25 @@ public sealed class AdminApiTests(RedisServerFixture redis) : IClassFixture<Redi
     }
 
     [Fact]
+    public async Task AnOpenRoomGivenALaterOpening_HoldsTheLineUntilThen_AndSaysHowLong()
+    {
+        await using var bed = await StartAsync(capacity: 1, refill: 10);
+        using var admin = bed.Gateway.CreateAdminClient();
+        var ready = (await bed.Client.JoinAsync(bed.Room, "ready")).Body["waiting_token"]!.GetValue<string>();
+        var waiting = (await bed.Client.JoinAsync(bed.Room, "waiting")).Body["waiting_token"]!.GetValue<string>();
+        var opens = DateTimeOffset.UtcNow.AddMinutes(2).ToString("yyyy-MM-ddTHH:mm:ss.fffzzz", System.Globalization.CultureInfo.InvariantCulture);
+
+        await admin.SetAsync(bed.Room, $$"""{"opens_at": "{{opens}}"}""");
+
+        var (enter, refused, _) = await bed.Client.EnterAsync(ready);
+        Assert.Equal(HttpStatusCode.Forbidden, enter); // admissions start at the opening
+        Assert.Equal("NOT_READY", refused["error"]!["code"]!.GetValue<string>());
+        await Eventually.TrueAsync(async () => (await bed.Client.StatusAsync(waiting)).Body["eta_sec"]?.GetValue<long>() >= 110,
+            TimeSpan.FromSeconds(5), "the wait counts to the opening");
+        Assert.Equal(1, (await bed.Client.StatusAsync(waiting)).Body["position"]!.GetValue<long>());
+    }
+
+    [Fact]
     public async Task MaxActive_Reached_TheEtaIsThePaceAdmissionsEnd_NotTheBuckets()
     {
         // The bucket alone would say "about 1 second": 5 tokens of burst, 5 more each second.

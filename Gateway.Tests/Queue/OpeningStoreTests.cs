@@ -299,6 +299,34 @@ public abstract class OpeningStoreTests<TFixture>(TFixture fixture, ITestOutputH
     }
 
     [Fact]
+    public async Task AnOpenedRoom_GivenALaterOpensAt_IsNotOpenUntilThen_AndOpensAgain_BehindEveryoneInLine()
+    {
+        var room = ScheduledRoom(capacity: 1, shuffle: false);
+        var first = await JoinAsync(room, "first", 0);
+        var open = Opened(room);
+        await Store.TickAsync(open, Work(shuffleLimit: 500));
+        Assert.Equal(PlaceState.Ready, (await StatusAsync(open, first.Id)).State);
+        var late = await JoinAsync(open, "late", 0);
+        Assert.Equal(1, late.Place.Position);
+
+        // A postponed (or second) sale: an opening an hour from now, with its own pre-queue.
+        await Store.SetOverridesAsync(open, new Dictionary<string, string?> { ["opens_at"] = DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) });
+        var second = await JoinAsync(open, "second-sale", 0);
+        Assert.Equal(PlaceState.Prequeued, second.Place.State);
+        Assert.Equal(EnterOutcome.NotReady, (await Store.EnterAsync(open, first.Id, "aid-first")).Outcome); // admissions start at the opening
+        var waiting = await Store.TickAsync(open, Work(shuffleLimit: 500));
+        Assert.False(waiting.Opened);
+        Assert.Equal(1, (await StatusAsync(open, late.Id)).Position); // the new pre-queue is not ahead of the line
+
+        await Store.SetOverridesAsync(open, new Dictionary<string, string?> { ["opens_at"] = PastMs() });
+        var reopened = await Store.TickAsync(open, Work(shuffleLimit: 500));
+
+        Assert.True(reopened.Opened);
+        Assert.Equal(new long[] { 1, 2, 3 }, await SequencesAsync(open, [first.Id, late.Id, second.Id]));
+        Assert.Equal(EnterOutcome.Granted, (await Store.EnterAsync(open, first.Id, "aid-first")).Outcome);
+    }
+
+    [Fact]
     public async Task Prequeue_WithoutShuffle_OpensInJoinOrder()
     {
         var room = ScheduledRoom(capacity: 1, shuffle: false);

@@ -70,8 +70,8 @@ public sealed class PollCadenceTests(ITestOutputHelper output)
         var room = new Room("short", new RoomOptions { AbandonAfter = TimeSpan.FromSeconds(3) }, rankByTree: false, TimeSpan.FromMilliseconds(200));
         for (var i = 0; i < 1000; i++)
             Assert.InRange(PollCadence.Degraded(room, TimeSpan.FromSeconds(5)), PollCadence.NearFrontMs, 1_000);
-        // And an outage of a quarter of it is not counted toward it (the room clock stops).
-        Assert.Equal(TimeSpan.FromMilliseconds(750), room.OutageGap);
+        // And an outage of a second (a quarter of it, but at least five ticks) is not counted toward it (the room clock stops).
+        Assert.Equal(TimeSpan.FromSeconds(1), room.OutageGap);
         Assert.Equal(TimeSpan.FromSeconds(15), Room.OutageGap); // 20 ticks of 1 s, capped at a quarter of the default 60 s
     }
 

@@ -57,8 +57,17 @@ local EFF_SHUFFLE = ctl_number('shuffle', SHUFFLE)
 -- before an opening was scheduled) keeps the numbers below, ahead of both.
 -- A room without OpensAt is open; if people are still pre-queued (their schedule was removed before its opening),
 -- it opens for them now, so they are placed ahead of later joiners instead of waiting for an opening that never comes.
+-- An opened room given a new OpensAt in the future (a postponed or second sale) is not open until then, and opens
+-- again at it, placing that pre-queue behind everyone already in line.
 local function ensure_open()
-  if OPENED or (EFF_OPENS_AT > 0 and NOW < EFF_OPENS_AT) then return end
+  if EFF_OPENS_AT > 0 and NOW < EFF_OPENS_AT then
+    if OPENED then
+      redis.call('HDEL', K_META, 'opened')
+      OPENED = false
+    end
+    return
+  end
+  if OPENED then return end
   if EFF_OPENS_AT <= 0 and redis.call('ZCARD', K_PQ) == 0 then
     OPENED = true
     return
@@ -129,13 +138,13 @@ local function position(id)
     local seq = tonumber(redis.call('ZSCORE', K_Q, id))
     if not seq then return nil end
     if seq <= TREE_SIZE then pos = tree_rank(seq) else pos = redis.call('ZRANK', K_Q, id) + 1 end
-    if seq > PQN and PQN > 0 then pos = pos + redis.call('ZCARD', K_PQ) end
+    if OPENED and seq > PQN and PQN > 0 then pos = pos + redis.call('ZCARD', K_PQ) end
     return pos
   end
   local rank = redis.call('ZRANK', K_Q, id)
   if not rank then return nil end
   pos = rank + 1
-  if PQN > 0 then
+  if OPENED and PQN > 0 then
     local remaining = redis.call('ZCARD', K_PQ)
     if remaining > 0 and tonumber(redis.call('ZSCORE', K_Q, id)) > PQN then pos = pos + remaining end
   end

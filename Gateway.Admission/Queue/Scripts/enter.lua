@@ -21,6 +21,11 @@ if r.state == 'w' then
   redis.call('ZADD', K_DL, 'XX', ROOM_NOW + HEARTBEAT_MS, id)
   return reply(STATE == 'closed' and 'CLOSED' or 'NOT_READY', id, r, bucket())
 end
+-- Before the opening (an opened room given a later OpensAt): admissions start at it.
+if not OPENED then
+  redis.call('ZADD', K_DL, 'XX', ROOM_NOW + HEARTBEAT_MS, id)
+  return reply(STATE == 'closed' and 'CLOSED' or 'NOT_READY', id, r, bucket())
+end
 -- Paused or closed by an operator: nobody is admitted; a ready place keeps its reservation (status renews it).
 if STATE ~= 'open' then return reply(STATE == 'paused' and 'PAUSED' or 'CLOSED', id, r, bucket()) end
 -- MaxActive counts admissions in force: promotion keeps active + ready within it, but an operator may lower it

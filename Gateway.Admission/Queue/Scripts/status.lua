@@ -19,9 +19,9 @@ for i = A_IDS, #ARGV do
     elseif r.state == 'w' then
       if deadline < renew_below then redis.call('ZADD', K_DL, 'XX', renewed, id) end
       pos = position(id) or -1
-    elseif deadline < renew_below and (STATE ~= 'open' or at_max_active()) then
-      -- A ready place cannot enter while the room is paused or closed, or while MaxActive admissions are in force
-      -- (the cap lowered after it was made ready): polling holds the reservation.
+    elseif deadline < renew_below and (STATE ~= 'open' or not OPENED or at_max_active()) then
+      -- A ready place cannot enter while the room is paused or closed, before a (new) opening, or while MaxActive
+      -- admissions are in force (the cap lowered after it was made ready): polling holds the reservation.
       redis.call('ZADD', K_DL, 'XX', renewed, id)
     end
   end
