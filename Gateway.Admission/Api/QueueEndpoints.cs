@@ -95,12 +95,15 @@ internal sealed partial class QueueEndpoints(
 
         // Who is asking: a verified user (any device), else this browser's identity cookie; neither = a new identity.
         string? caller;
+        string? browser = null;
         if (request.UserToken is not null)
         {
             var (subject, problem) = await userTokens.ValidateAsync(request.UserToken, room.Id);
             if (subject is null)
                 return Refuse(room, "invalid_user_token", ApiErrorCode.InvalidUserToken, "The user_token was refused: " + problem + ".");
             caller = CallerIdentity.ForVerifiedUser(subject);
+            // The same browser may hold a place from before the person signed in: theirs too (join.lua links it).
+            browser = identity.Read(context.Request.Cookies[CallerIdentity.CookieName]);
         }
         else if (options.CurrentValue.Identity.Required)
             return Refuse(room, "invalid_user_token", ApiErrorCode.InvalidUserToken, "This waiting room needs a user_token from the site you came from; go back and start again from there.");
@@ -113,7 +116,7 @@ internal sealed partial class QueueEndpoints(
             context.Response.Cookies.Append(CallerIdentity.CookieName, cookie, Cookies.Options(context, options.CurrentValue, CallerIdentity.CookieLifetime));
         }
 
-        var result = await queue.JoinAsync(room, new JoinCommand(caller, request.UserId, ClientAddress.Of(context), proof?.Id, proof?.ReplayGuardUntil));
+        var result = await queue.JoinAsync(room, new JoinCommand(caller, request.UserId, ClientAddress.Of(context), proof?.Id, proof?.ReplayGuardUntil, browser));
         switch (result.Outcome)
         {
             case JoinOutcome.Joined or JoinOutcome.Existing:

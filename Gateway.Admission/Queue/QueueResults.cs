@@ -63,4 +63,5 @@ internal sealed record LeaveResult(PlaceState Was);
 /// <param name="UserId">The unverified user id from the body, or null.</param>
 /// <param name="Client">The client's network for the per-client limits (see ClientAddress).</param>
 /// <param name="ChallengeId">A solved proof-of-work challenge this join consumes, or null.</param>
-internal sealed record JoinCommand(string? Caller, string? UserId, string Client, string? ChallengeId = null, DateTimeOffset? ChallengeExpires = null);
+/// <param name="BrowserCaller">With a verified user: the browser's own identity (its cookie), whose place becomes the user's when the user has none.</param>
+internal sealed record JoinCommand(string? Caller, string? UserId, string Client, string? ChallengeId = null, DateTimeOffset? ChallengeExpires = null, string? BrowserCaller = null);

@@ -45,7 +45,7 @@ internal sealed class QueueService(
         var settings = options.CurrentValue;
         var stored = await store.JoinAsync(room, new JoinRequest(
             WaitingTokens.NewPlaceId(), caller, command.UserId, command.Client, settings.MaxPlacesPerClient, settings.JoinsPerClientPerMinute,
-            PrequeueScore(), command.ChallengeId, command.ChallengeExpires));
+            PrequeueScore(), command.ChallengeId, command.ChallengeExpires, command.BrowserCaller));
         metrics.Promoted(room.Id, stored.Promoted);
         metrics.Swept(room.Id, stored.Dropped, 0);
         if (stored.Outcome is not (JoinOutcome.Joined or JoinOutcome.Existing))

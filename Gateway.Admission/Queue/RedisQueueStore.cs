@@ -55,7 +55,7 @@ internal sealed class RedisQueueStore : IQueueStore
         var r = await RunAsync("join", _scripts.Join, room,
             request.Id, request.Caller, request.UserId ?? "", request.Client, room.Options.MaxQueueLength,
             request.MaxPlacesPerClient, request.JoinsPerClientPerMinute, request.PrequeueScore.ToString("R", CultureInfo.InvariantCulture),
-            JoinPromoteLimit, request.ChallengeId ?? "", request.ChallengeExpires?.ToUnixTimeMilliseconds() ?? 0);
+            JoinPromoteLimit, request.ChallengeId ?? "", request.ChallengeExpires?.ToUnixTimeMilliseconds() ?? 0, request.AlsoCaller ?? "");
         var outcome = (string?)r[(int)R.Outcome] switch
         {
             "OK" => (long)r[(int)R.Created] == 1 ? JoinOutcome.Joined : JoinOutcome.Existing,

@@ -56,7 +56,7 @@ internal static class ScriptLayout
 
     public static readonly ScriptSpec Join = new("join",
         [new("A_ID", Text: true), new("A_WHO", Text: true), new("A_USER", Text: true), new("A_CLIENT", Text: true), new("A_MAX_LEN"),
-         new("A_MAX_PLACES"), new("A_JOINS_PER_MIN"), new("A_PQ_SCORE"), new("A_PROMOTE_LIMIT"), new("A_POW_ID", Text: true), new("A_POW_EXP")]);
+         new("A_MAX_PLACES"), new("A_JOINS_PER_MIN"), new("A_PQ_SCORE"), new("A_PROMOTE_LIMIT"), new("A_POW_ID", Text: true), new("A_POW_EXP"), new("A_ALSO", Text: true)]);
 
     /// <summary>Status takes the places to report on as the arguments from <c>A_IDS</c> to the end.</summary>
     public static readonly ScriptSpec Status = new("status", [], VariadicTail: "A_IDS");

@@ -55,7 +55,8 @@ internal sealed record JoinRequest(
     int JoinsPerClientPerMinute,
     double PrequeueScore,
     string? ChallengeId = null,
-    DateTimeOffset? ChallengeExpires = null);
+    DateTimeOffset? ChallengeExpires = null,
+    string? AlsoCaller = null);
 
 /// <summary>The join script's answer.</summary>
 internal sealed record StoredJoin(JoinOutcome Outcome, string Id, Place Place, DateTimeOffset Now, double TokensAvailable, long Promoted, long Dropped);

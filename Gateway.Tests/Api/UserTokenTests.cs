@@ -47,6 +47,29 @@ public sealed class UserTokenTests(RedisServerFixture redis) : IClassFixture<Red
     }
 
     [Fact]
+    public async Task UserToken_FromABrowserThatJoinedBeforeSigningIn_GetsThatPlace_NotASecond()
+    {
+        await using var bed = await GatewayTestBed.StartAsync(redis.Server.ConnectionString, Identity, capacity: 1, refill: 0.001);
+        using var browser = bed.Gateway.CreateClient(useCookies: true);
+        using var phone = bed.Gateway.CreateClient();
+        await bed.Client.JoinAsync(bed.Room, "head");
+
+        var (_, anonymous) = await JoinAsync(browser, bed.Room, null);
+        var (status, signedIn) = await JoinAsync(browser, bed.Room, Token("alice@example.com"));
+        var (_, elsewhere) = await JoinAsync(phone, bed.Room, Token("alice@example.com"));
+        var (_, cookieAlone) = await JoinAsync(browser, bed.Room, null);
+        var (_, bob) = await JoinAsync(browser, bed.Room, Token("bob@example.com"));
+
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        var place = anonymous["waiting_token"]!.ToString();
+        Assert.Equal(place, signedIn["waiting_token"]!.ToString()); // the browser's place became alice's
+        Assert.Equal(place, elsewhere["waiting_token"]!.ToString()); // from any device
+        Assert.Equal(place, cookieAlone["waiting_token"]!.ToString());
+        Assert.NotEqual(place, bob["waiting_token"]!.ToString()); // another user on that browser: their own place
+        Assert.Equal(2, bob["position"]!.GetValue<long>());
+    }
+
+    [Fact]
     public async Task UserToken_SameSubjectOnTwoDevices_GetsTheSamePlace_AnotherSubjectItsOwn()
     {
         await using var bed = await GatewayTestBed.StartAsync(redis.Server.ConnectionString, Identity, capacity: 1, refill: 0.001);

@@ -50,7 +50,9 @@ public sealed class EtaSimulationTests(EtaSimulationFixture fixture) : IClassFix
         // With people who give up, the line now moves faster than the refill alone: the token of someone let in
         // who never enters comes back to the bucket (CONTRACT v2), which an ETA given at join cannot foresee
         // before the room's history shows it (docs/ETA.md). Floors measured after that change.
-        { "abandon-20", 0.95, 0.92 },
+        // 0.95 / 0.92 before a place that stops polling lived AbandonAfter to 1.25x from its last poll (it was 0.75x to
+        // 1x, sooner than AbandonAfter): 94.5% / 90.2% after.
+        { "abandon-20", 0.94, 0.90 },
         { "flash-abandon-20", 0.92, 0.89 },
     };
 

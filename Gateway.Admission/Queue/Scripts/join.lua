@@ -17,6 +17,19 @@ if id and not r then
   redis.call('HDEL', K_WHO, who)
   id = nil
 end
+-- A verified user without a place of their own, from a browser that already holds one (it joined before signing
+-- in): the same person, so that place becomes the user's, from any device, instead of a second one.
+if not id and A_ALSO ~= '' then
+  local also = redis.call('HGET', K_WHO, A_ALSO)
+  local held = also and parse(redis.call('HGET', K_TOK, also)) or nil
+  if held and held.who == A_ALSO then
+    id, r = also, held
+    r.who = who
+    redis.call('HSET', K_TOK, id, encode(r))
+    -- The browser's own entry stays: a join from it without the user_token still finds the place (ended with it).
+    redis.call('HSET', K_WHO, who, id)
+  end
+end
 if r then
   if r.state == 'w' or r.state == 'r' then
     local deadline = tonumber(redis.call('ZSCORE', K_DL, id))
