@@ -139,7 +139,7 @@ internal static partial class RoomPatch
         var shuffle = changes.TryGetValue(ControlFields.Shuffle, out var s) ? (s is null ? options.ShuffleAtOpen : s == "1") : was;
         // The pre-queue's order is drawn as people join (a random draw, or join order): changing the rule half-way would
         // leave two kinds of order in one line. The store keeps the first joiner's rule in any case; say so here.
-        if (shuffle != was && current is { Prequeued: > 0, Opened: false } && changes.ContainsKey(ControlFields.Shuffle))
+        if (shuffle != was && current is { Prequeued: > 0 } && changes.ContainsKey(ControlFields.Shuffle))
             return ("shuffle_at_open", $"shuffle_at_open cannot change while {current.Prequeued} people are in the pre-queue: their order was drawn as they joined ({(was ? "at random" : "in join order")}).");
         if (prequeueFrom is not null && opensAt is null)
             return (Api(changes, ControlFields.PrequeueFrom, ControlFields.OpensAt), "prequeue_from needs an opening: set opens_at too (e.g. \"2026-12-24T10:00:00+09:00\").");

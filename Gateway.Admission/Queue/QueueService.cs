@@ -216,6 +216,10 @@ internal sealed class QueueService(
             return new Standing(StandingStatus.Closed, null, null, waited, PollCadence.Settled(room), null, now);
         if (state == RoomState.Paused)
             return new Standing(StandingStatus.Paused, place.State == PlaceState.Ready ? 0 : place.Position, null, waited, PollCadence.Paused(room), null, now);
+        // Ready before an opening (an open room given a later OpensAt): the reservation is kept, and admissions start then.
+        if (place.State == PlaceState.Ready && snapshot is { Opened: false } && Schedule.OpensAt(room, snapshot) is { } reopening && reopening > now)
+            return new Standing(StandingStatus.Prequeue, null, new EtaEstimate((long)Math.Ceiling((reopening - now).TotalSeconds), 1), waited,
+                Math.Min(PollCadence.Prequeue(room, reopening - now), PollCadence.Cap(room)), reopening, now) { InRandomOrder = false, ReadyAt = place.ReadyAt };
         if (place.State == PlaceState.Ready)
             return new Standing(StandingStatus.Ready, 0, new EtaEstimate(0, 1), waited, PollCadence.NearFrontMs, null, now) { ReadyAt = place.ReadyAt };
 

@@ -110,7 +110,8 @@ internal sealed class RoomMaintenance(
             }
             catch (StoreUnavailableException)
             {
-                pending.Add(entry.Room, entry.AdmissionId, entry.At);
+                if (!pending.Add(entry.Room, entry.AdmissionId, entry.At))
+                    Log.RevocationLost(logger, entry.Room.Id, "retry", PendingRevocations.Limit);
                 break;
             }
             delivered++;
@@ -144,12 +145,13 @@ internal sealed class RoomMaintenance(
         snapshot = snapshot with { Dropped = dropped, Expired = expired, Promoted = promoted };
         Observe(room, snapshot, shuffled);
         var page = snapshot.Revoked;
+        var read = new List<(string AdmissionId, long RevokedAtMs)>();
         // A full page means more are waiting (a new instance catching up): read on now, a bounded number of pages.
         for (var call = 0; ; call++)
         {
             if (page.Count > 0)
             {
-                revoked.AddRange(page);
+                read.AddRange(page);
                 _revokedSince[room.Id] = page.Max(r => r.RevokedAtMs);
             }
             if (page.Count < RevokedLimit)
@@ -161,6 +163,8 @@ internal sealed class RoomMaintenance(
                 break;
             page = (await store.TickAsync(room, new TickWork(0, 0, 0, false, _revokedSince[room.Id], RevokedLimit))).Revoked;
         }
+        if (read.Count > 0)
+            revoked.AddRange(read);
     }
 
     private void Observe(Room room, RoomSnapshot snapshot, long shuffled)

@@ -232,6 +232,10 @@ public sealed class AdminApiTests(RedisServerFixture redis) : IClassFixture<Redi
         await Eventually.TrueAsync(async () => (await bed.Client.StatusAsync(waiting)).Body["eta_sec"]?.GetValue<long>() >= 110,
             TimeSpan.FromSeconds(5), "the wait counts to the opening");
         Assert.Equal(1, (await bed.Client.StatusAsync(waiting)).Body["position"]!.GetValue<long>());
+        // The ready keep their reservation and see the countdown, not a "your turn" the enter would refuse.
+        var (_, held, _) = await bed.Client.StatusAsync(ready);
+        Assert.Equal("prequeue", held["status"]!.GetValue<string>());
+        Assert.InRange(held["eta_sec"]!.GetValue<long>(), 100, 120);
     }
 
     [Fact]

@@ -327,6 +327,61 @@ public abstract class OpeningStoreTests<TFixture>(TFixture fixture, ITestOutputH
     }
 
     [Fact]
+    public async Task AnOpenedRoom_ItsConfiguredOpensAtMovedLater_StaysOpen()
+    {
+        // Instances read a configuration edit at different moments: only the store's override may close an opened room.
+        var room = ScheduledRoom(capacity: 1);
+        var open = Opened(room);
+        await Store.TickAsync(open, Work(shuffleLimit: 500));
+        var later = new Room(room.Id, room.Options with { OpensAt = DateTimeOffset.UtcNow.AddHours(2) }, fixture.Connection.RankByTree, TimeSpan.FromMilliseconds(200));
+
+        var join = await JoinAsync(later, "after-the-edit", 0);
+
+        Assert.NotEqual(PlaceState.Prequeued, join.Place.State);
+        Assert.True((await Store.TickAsync(later, Work(shuffleLimit: 500))).Opened);
+        Assert.True((await Store.TickAsync(open, Work(shuffleLimit: 500))).Opened);
+    }
+
+    [Fact]
+    public async Task APostponement_DuringTheOpeningsShuffle_WaitsUntilEveryPrequeuedIsPlaced()
+    {
+        var room = ScheduledRoom(capacity: 1, shuffle: false);
+        var prequeued = new List<string>();
+        for (var i = 0; i < 5; i++)
+            prequeued.Add((await JoinAsync(room, $"p{i}", 0)).Id);
+        var open = Opened(room);
+        Assert.Equal(2, (await Store.TickAsync(open, Work(shuffleLimit: 2))).Shuffled);
+        var late = await JoinAsync(open, "late", 0);
+
+        await Store.SetOverridesAsync(open, new Dictionary<string, string?> { ["opens_at"] = DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) });
+        var shuffled = 0L;
+        for (var i = 0; i < 3; i++)
+            shuffled += (await Store.TickAsync(open, Work(shuffleLimit: 2))).Shuffled;
+
+        // The first opening finished placing its pre-queue, ahead of the later joiner; then the room closed for the new one.
+        Assert.Equal(3, shuffled);
+        Assert.Equal(new long[] { 1, 2, 3, 4, 5, 6 }, await SequencesAsync(open, [.. prequeued, late.Id]));
+        Assert.False((await Store.TickAsync(open, Work(shuffleLimit: 2))).Opened);
+    }
+
+    [Fact]
+    public async Task ThePrequeueEmptied_ItsNextFirstJoinerFixesTheOrderRuleAnew()
+    {
+        var room = ScheduledRoom(capacity: 1, shuffle: false);
+        var tester = await JoinAsync(room, "tester", 0);
+        await Store.LeaveAsync(room, tester.Id);
+        await Store.SetOverridesAsync(room, new Dictionary<string, string?> { ["shuffle"] = "1" });
+        var b = await JoinAsync(room, "b", 20);
+        var c = await JoinAsync(room, "c", 10);
+        Assert.True((await Store.TickAsync(room, Work(shuffleLimit: 0))).PrequeueShuffled);
+
+        var open = Opened(room);
+        await Store.TickAsync(open, Work(shuffleLimit: 500));
+
+        Assert.Equal(new long[] { 2, 1 }, await SequencesAsync(open, [b.Id, c.Id])); // by the random draws
+    }
+
+    [Fact]
     public async Task Prequeue_WithoutShuffle_OpensInJoinOrder()
     {
         var room = ScheduledRoom(capacity: 1, shuffle: false);

@@ -30,6 +30,14 @@ local ROOM_NOW = NOW - OFF
 -- renews it at most once per quarter (most polls write nothing) and still leaves every place at least AbandonAfter.
 local HEARTBEAT_MS = ABANDON_MS + math.floor(ABANDON_MS / 4)
 
+-- A heartbeat of a live place: its deadline becomes HEARTBEAT_MS from now, never shorter than it was (the grace of
+-- places made by an opening, a ready reservation's).
+local function heartbeat(id, deadline)
+  local at = ROOM_NOW + HEARTBEAT_MS
+  if deadline and deadline > at then at = deadline end
+  redis.call('ZADD', K_DL, 'XX', at, id)
+end
+
 -- Operators' live overrides (admin API) and the adaptive rate, shared by every instance through the store.
 local CTL = {}
 do
@@ -57,11 +65,13 @@ local EFF_SHUFFLE = ctl_number('shuffle', SHUFFLE)
 -- before an opening was scheduled) keeps the numbers below, ahead of both.
 -- A room without OpensAt is open; if people are still pre-queued (their schedule was removed before its opening),
 -- it opens for them now, so they are placed ahead of later joiners instead of waiting for an opening that never comes.
--- An opened room given a new OpensAt in the future (a postponed or second sale) is not open until then, and opens
--- again at it, placing that pre-queue behind everyone already in line.
+-- An opened room given a new OpensAt in the future by an operator (the store's override, which every instance
+-- reads alike; never one instance's configuration, which may lag the others') is not open until then, and opens
+-- again at it, placing that pre-queue behind everyone already in line: once the first opening's shuffle is done,
+-- so nobody it has not placed yet loses the place it reserved for them.
 local function ensure_open()
   if EFF_OPENS_AT > 0 and NOW < EFF_OPENS_AT then
-    if OPENED then
+    if OPENED and CTL.opens_at and redis.call('ZCARD', K_PQ) == 0 then
       redis.call('HDEL', K_META, 'opened')
       OPENED = false
     end
@@ -75,7 +85,6 @@ local function ensure_open()
   local base = tonumber(redis.call('HGET', K_META, 'seq')) or 0
   PQN = base + redis.call('ZCARD', K_PQ)
   redis.call('HSET', K_META, 'seq', int(PQN), 'pseq', int(base), 'opened', '1', 'pqn', int(PQN))
-  redis.call('HDEL', K_META, 'pqmode')
   OPENED = true
 end
 ensure_open()

@@ -3,8 +3,9 @@
 -- the stored expiry, hence the same signed admission, at no capacity. A waiting place is NOT_READY.
 local id = A_ID
 local r = parse(redis.call('HGET', K_TOK, id))
+local deadline
 if r and (r.state == 'w' or r.state == 'r') then
-  local deadline = tonumber(redis.call('ZSCORE', K_DL, id))
+  deadline = tonumber(redis.call('ZSCORE', K_DL, id))
   if not deadline or deadline <= ROOM_NOW then
     remove(id, r, 'drop')
     r = nil
@@ -18,12 +19,12 @@ if r.state == 'a' then
   return reply('GRANTED', id, r, bucket(), 0, 0, 0, 0, expiry)
 end
 if r.state == 'w' then
-  redis.call('ZADD', K_DL, 'XX', ROOM_NOW + HEARTBEAT_MS, id)
+  heartbeat(id, deadline)
   return reply(STATE == 'closed' and 'CLOSED' or 'NOT_READY', id, r, bucket())
 end
 -- Before the opening (an opened room given a later OpensAt): admissions start at it.
 if not OPENED then
-  redis.call('ZADD', K_DL, 'XX', ROOM_NOW + HEARTBEAT_MS, id)
+  heartbeat(id, deadline)
   return reply(STATE == 'closed' and 'CLOSED' or 'NOT_READY', id, r, bucket())
 end
 -- Paused or closed by an operator: nobody is admitted; a ready place keeps its reservation (status renews it).
@@ -31,7 +32,7 @@ if STATE ~= 'open' then return reply(STATE == 'paused' and 'PAUSED' or 'CLOSED',
 -- MaxActive counts admissions in force: promotion keeps active + ready within it, but an operator may lower it
 -- after people were promoted. Their reservations are kept (status renews them) and granted as admissions end.
 if at_max_active() then
-  redis.call('ZADD', K_DL, 'XX', ROOM_NOW + HEARTBEAT_MS, id)
+  heartbeat(id, deadline)
   return reply('MAX_ACTIVE', id, r, bucket())
 end
 r.state = 'a'

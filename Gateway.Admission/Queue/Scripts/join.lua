@@ -26,7 +26,8 @@ if not id and A_ALSO ~= '' then
     id, r = also, held
     r.who = who
     redis.call('HSET', K_TOK, id, encode(r))
-    -- The browser's own entry stays: a join from it without the user_token still finds the place (ended with it).
+    -- The browser's own entry stays: a join from it without the user_token still finds the place. When the place
+    -- ends, that entry is left pointing at nothing, and removed at that browser's next join (or with the room's keys).
     redis.call('HSET', K_WHO, who, id)
   end
 end
@@ -37,7 +38,7 @@ if r then
       remove(id, r, 'drop')
       id, r = nil, nil
     elseif r.state == 'w' then
-      redis.call('ZADD', K_DL, 'XX', ROOM_NOW + HEARTBEAT_MS, id)
+      heartbeat(id, deadline)
     end
   end
 end
@@ -76,7 +77,7 @@ if prequeue then
   r.state = 'p'
   -- With the shuffle, the random score drawn by the gateway is the order; without it, join order. The first joiner
   -- fixes which for the whole pre-queue, so a ShuffleAtOpen changed half-way cannot mix the two in one line.
-  if not PQ_MODE then
+  if not PQ_MODE or redis.call('ZCARD', K_PQ) == 0 then
     PQ_MODE = EFF_SHUFFLE == 1 and 's' or 'f'
     redis.call('HSET', K_META, 'pqmode', PQ_MODE)
   end

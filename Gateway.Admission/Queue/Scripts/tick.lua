@@ -93,5 +93,5 @@ return {
   dropped + pdropped, expired, promoted, math.floor(tokens * 1000), redis.call('ZCARD', K_Q), redis.call('ZCARD', K_PQ),
   redis.call('ZCARD', K_DL) - redis.call('ZCARD', K_Q), redis.call('ZCARD', K_ACT), tonumber(m[1]) or 0, tonumber(m[2]) or 0,
   oldest, NOW, OPENED and 1 or 0, STATE, string.format('%.6f', EFF_REFILL), moved, ctl, revoked, history,
-  tonumber(m[3]) or 0, PQ_MODE or ''
+  tonumber(m[3]) or 0, (PQ_MODE and redis.call('ZCARD', K_PQ) > 0) and PQ_MODE or ''
 }
