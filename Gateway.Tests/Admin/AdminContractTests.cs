@@ -17,6 +17,8 @@ public sealed class AdminContractTests
         var section = doc[doc.IndexOf("## Admin API", StringComparison.Ordinal)..];
         var endpoints = gateway.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.RawText?.StartsWith(AdminEndpoints.Prefix, StringComparison.Ordinal) == true)
+            // The catch-all (any method, any other path: 404/405 in the error shape) is not an endpoint of the API.
+            .Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>() is not null)
             .Select(e => $"{e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()!.HttpMethods.Single()} {e.RoutePattern.RawText}")
             .ToList();
 
