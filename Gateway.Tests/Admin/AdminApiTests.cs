@@ -201,8 +201,8 @@ public sealed class AdminApiTests(RedisServerFixture redis) : IClassFixture<Redi
     {
         await using var bed = await StartAsync(capacity: 5, refill: 1);
         using var admin = bed.Gateway.CreateAdminClient();
-        var from = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("yyyy-MM-ddTHH:mm:ss.fffzzz", System.Globalization.CultureInfo.InvariantCulture);
-        var opens = DateTimeOffset.UtcNow.AddHours(1).ToString("yyyy-MM-ddTHH:mm:ss.fffzzz", System.Globalization.CultureInfo.InvariantCulture);
+        var from = Instant(DateTimeOffset.UtcNow.AddMinutes(-1));
+        var opens = Instant(DateTimeOffset.UtcNow.AddHours(1));
         await admin.SetAsync(bed.Room, $$"""{"prequeue_from": "{{from}}", "opens_at": "{{opens}}", "shuffle_at_open": true}""");
         await admin.SetAsync(bed.Room, """{"shuffle_at_open": false}"""); // nobody pre-queued yet: free to change
         Assert.Equal("prequeue", (await bed.Client.JoinAsync(bed.Room, "early")).Body["status"]!.GetValue<string>());
@@ -222,7 +222,7 @@ public sealed class AdminApiTests(RedisServerFixture redis) : IClassFixture<Redi
         using var admin = bed.Gateway.CreateAdminClient();
         var ready = (await bed.Client.JoinAsync(bed.Room, "ready")).Body["waiting_token"]!.GetValue<string>();
         var waiting = (await bed.Client.JoinAsync(bed.Room, "waiting")).Body["waiting_token"]!.GetValue<string>();
-        var opens = DateTimeOffset.UtcNow.AddMinutes(2).ToString("yyyy-MM-ddTHH:mm:ss.fffzzz", System.Globalization.CultureInfo.InvariantCulture);
+        var opens = Instant(DateTimeOffset.UtcNow.AddMinutes(2));
 
         await admin.SetAsync(bed.Room, $$"""{"opens_at": "{{opens}}"}""");
 
@@ -578,6 +578,9 @@ public sealed class AdminApiTests(RedisServerFixture redis) : IClassFixture<Redi
         Assert.Equal(HttpStatusCode.TooManyRequests, (await bed.Client.Http.SendAsync(gated)).StatusCode);
         Assert.Equal(0, (await admin.GetAsync(bed.Room)).Body["active"]!.GetValue<long>());
     }
+
+    /// <summary>An instant as the admin API takes it: ISO 8601 with its offset.</summary>
+    private static string Instant(DateTimeOffset instant) => instant.ToString("yyyy-MM-ddTHH:mm:ss.fffzzz", System.Globalization.CultureInfo.InvariantCulture);
 
     private static IEnumerable<Func<Task<(HttpStatusCode, JsonObject, HttpResponseMessage)>>> Calls(AdminClient admin, string room) =>
     [

@@ -6,7 +6,6 @@
 -- Reply: now_ms, the bucket's millitokens, then per place: state ('' = not found), position (-1 = none), joined_ms, ready_ms.
 local out = { NOW, math.floor(bucket() * 1000) }
 local renew_below = ROOM_NOW + ABANDON_MS
-local renewed = ROOM_NOW + HEARTBEAT_MS
 for i = A_IDS, #ARGV do
   local id = ARGV[i]
   local r = parse(redis.call('HGET', K_TOK, id))
@@ -17,12 +16,12 @@ for i = A_IDS, #ARGV do
       remove(id, r, 'drop')
       r = nil
     elseif r.state == 'w' then
-      if deadline < renew_below then redis.call('ZADD', K_DL, 'XX', renewed, id) end
+      if deadline < renew_below then heartbeat(id, deadline) end
       pos = position(id) or -1
     elseif deadline < renew_below and (STATE ~= 'open' or not OPENED or at_max_active()) then
       -- A ready place cannot enter while the room is paused or closed, before a (new) opening, or while MaxActive
       -- admissions are in force (the cap lowered after it was made ready): polling holds the reservation.
-      redis.call('ZADD', K_DL, 'XX', renewed, id)
+      heartbeat(id, deadline)
     end
   end
   out[#out + 1] = r and r.state or ''
