@@ -3,6 +3,7 @@ using Gateway.Admission.Queue;
 using Gateway.Admission.Storage;
 using Gateway.Admission.Tokens;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
 
@@ -46,8 +47,7 @@ internal sealed class AdmissionTransforms(QueueService queue, ILogger<AdmissionT
             if (!response.Headers.TryGetValue(CommandHeader, out var command))
                 return;
             response.Headers.Remove(CommandHeader);
-            if (!string.Equals(command.ToString().Trim(), "revoke", StringComparison.OrdinalIgnoreCase) ||
-                transform.HttpContext.Features.Get<GateAdmission>() is not { } admission)
+            if (!SaysRevoke(command) || transform.HttpContext.Features.Get<GateAdmission>() is not { } admission)
                 return;
             try
             {
@@ -60,6 +60,24 @@ internal sealed class AdmissionTransforms(QueueService queue, ILogger<AdmissionT
                 Log.MaintenanceFailed(logger, admission.Room.Id, ex.Message);
             }
         });
+    }
+
+    /// <summary>
+    /// True when any value of the command header, or any item of a comma-separated list in one (HTTP's way of folding a
+    /// repeated header), is <c>revoke</c> in any case: a backend that sends the command twice, or beside another one,
+    /// still ends the admission.
+    /// </summary>
+    internal static bool SaysRevoke(StringValues command)
+    {
+        foreach (var value in command)
+        {
+            foreach (var item in (value ?? "").Split(',', StringSplitOptions.TrimEntries))
+            {
+                if (string.Equals(item, "revoke", StringComparison.OrdinalIgnoreCase))
+                    return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>The Cookie header without the gateway's own cookies (<c>wr_adm_*</c>, <c>wr_id</c>, in any case).</summary>

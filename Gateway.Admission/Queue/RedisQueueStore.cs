@@ -210,6 +210,7 @@ internal sealed class RedisQueueStore : IQueueStore
             HasHistory = work.History,
             JoinsTotal = (long)r[(int)T.Joins],
             PrequeueShuffled = (string?)r[(int)T.PrequeueOrder] switch { "s" => true, "f" => false, _ => null },
+            RevocationsKept = TimeSpan.FromMilliseconds((long)r[(int)T.RevocationsKeepMs]),
         };
     }
 

@@ -81,7 +81,6 @@ internal sealed class RoomMaintenance(
         var longest = TimeSpan.Zero;
         foreach (var room in rooms.All)
         {
-            longest = room.Options.AdmissionTtl > longest ? room.Options.AdmissionTtl : longest;
             try
             {
                 await TickAsync(room, history);
@@ -90,6 +89,8 @@ internal sealed class RoomMaintenance(
             {
                 Log.MaintenanceFailed(logger, room.Id, ex.Message);
             }
+            var keep = RevocationsKept(room);
+            longest = keep > longest ? keep : longest;
         }
         revoked.Prune(longest);
         await DeliverPendingAsync();
@@ -102,7 +103,7 @@ internal sealed class RoomMaintenance(
         var now = time.GetUtcNow();
         while (delivered < RevokedLimit && pending.TryTake(out var entry))
         {
-            if (now - entry.At > entry.Room.Options.AdmissionTtl)
+            if (now - entry.At > RevocationsKept(entry.Room))
                 continue; // ended by itself meanwhile
             try
             {
@@ -166,6 +167,14 @@ internal sealed class RoomMaintenance(
         if (read.Count > 0)
             revoked.AddRange(read);
     }
+
+    /// <summary>
+    /// How long a revocation in <paramref name="room"/> matters: its AdmissionTtl, or longer while admissions granted
+    /// under a longer one are in force (the store tracks them; the last tick's word stands while it is unreachable).
+    /// Lowering AdmissionTtl must not bring revoked admissions back: their tokens keep the expiry they were signed with.
+    /// </summary>
+    private TimeSpan RevocationsKept(Room room) =>
+        snapshots.Get(room.Id)?.RevocationsKept is { } kept && kept > room.Options.AdmissionTtl ? kept : room.Options.AdmissionTtl;
 
     private void Observe(Room room, RoomSnapshot snapshot, long shuffled)
     {

@@ -113,7 +113,7 @@ internal static class ScriptLayout
     public enum TickReply
     {
         Dropped, Expired, Promoted, MilliTokens, Waiting, Prequeued, Ready, Active, EnteredTotal, PromotedTotal, OldestJoinedMs, NowMs, Opened,
-        State, EffectiveRefill, Shuffled, Control, Revoked, History, Joins, PrequeueOrder,
+        State, EffectiveRefill, Shuffled, Control, Revoked, History, Joins, PrequeueOrder, RevocationsKeepMs,
     }
 
     /// <summary>The fields of the adapt reply, in order (adapt.lua's return).</summary>

@@ -174,6 +174,12 @@ internal sealed record RoomSnapshot
 
     /// <summary>New places created in the room (every instance) since its keys were created: the automatic difficulty's rate.</summary>
     public long JoinsTotal { get; init; }
+
+    /// <summary>
+    /// How long a revocation must be kept: AdmissionTtl, or longer while admissions granted under a longer AdmissionTtl
+    /// may still be in force (their tokens keep the expiry they were signed with).
+    /// </summary>
+    public TimeSpan RevocationsKept { get; init; }
 }
 
 /// <summary>One instance's verdict on a room's backends, sent to adapt.lua.</summary>

@@ -90,6 +90,69 @@ public sealed class AdmissionPrivacyTests(RedisServerFixture redis) : IClassFixt
         Assert.Equal(HttpStatusCode.OK, await GatedAsync(other, revoker)); // only that admission
     }
 
+    /// <summary>The command sent twice, beside another one in a list, or in another case still ends the admission.</summary>
+    [Theory]
+    [InlineData("respond-header=X-Waiting-Room-Command:revoke&respond-header=X-Waiting-Room-Command:revoke")]
+    [InlineData("respond-header=X-Waiting-Room-Command:refresh,%20REVOKE")]
+    [InlineData("respond-header=X-Waiting-Room-Command:refresh&respond-header=x-waiting-room-command:%20Revoke%20")]
+    public async Task OriginRevokeHeader_RepeatedOrInAList_StillEndsTheAdmission(string query)
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null);
+        var admission = await bed.Client.AdmitAsync(bed.Room, "u");
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/inventory/_backend/echo?" + query);
+        request.Headers.Add("X-Admission-Token", admission);
+        using var response = await bed.Client.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(response.Headers.Contains("X-Waiting-Room-Command"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await GatedAsync(bed.Client.Http, admission));
+    }
+
+    [Fact]
+    public async Task OriginCommandHeader_OtherThanRevoke_LeavesTheAdmission()
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null);
+        var admission = await bed.Client.AdmitAsync(bed.Room, "u");
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/inventory/_backend/echo?respond-header=X-Waiting-Room-Command:revoked,%20refresh");
+        request.Headers.Add("X-Admission-Token", admission);
+        using var response = await bed.Client.Http.SendAsync(request);
+
+        Assert.False(response.Headers.Contains("X-Waiting-Room-Command"));
+        Assert.Equal(HttpStatusCode.OK, await GatedAsync(bed.Client.Http, admission));
+    }
+
+    /// <summary>
+    /// Lowering AdmissionTtl (a config reload) does not bring a revoked admission back: its token keeps the expiry it was
+    /// signed with, so its revocation is kept as long, by the store and by every gate.
+    /// </summary>
+    [Fact]
+    public async Task RevokedAdmission_StaysRevoked_AfterAdmissionTtlIsLowered()
+    {
+        await using var bed = await GatewayTestBed.StartAsync(redis.Server.ConnectionString, 
+            s => s[s.Keys.Single(k => k.StartsWith("WaitingRoom:Rooms:", StringComparison.Ordinal) && k.EndsWith(":Capacity", StringComparison.Ordinal))[..^"Capacity".Length] + "AdmissionTtl"] = "00:00:30");
+        var admission = await bed.Client.AdmitAsync(bed.Room, "u");
+        await bed.Client.JoinAsync(bed.Room, "bystander"); // a place keeps the room in use: an idle room's ticks only read
+        using (var request = new HttpRequestMessage(HttpMethod.Get, "/api/inventory/_backend/echo?respond-header=X-Waiting-Room-Command:revoke"))
+        {
+            request.Headers.Add("X-Admission-Token", admission);
+            using var response = await bed.Client.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.TooManyRequests, await GatedAsync(bed.Client.Http, admission));
+
+        bed.Settings[$"WaitingRoom:Rooms:{bed.Room}:AdmissionTtl"] = "00:00:01";
+        await bed.Gateway.RewriteConfigAsync(bed.Settings);
+        // A gateway started now reads the store's revocations, pruned or not, with the lowered setting from the start.
+        await using var late = await GatewayHost.StartAsync(redis.Server.ConnectionString, bed.Settings);
+        using var lateClient = late.CreateClient();
+        await Task.Delay(2500);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, await GatedAsync(bed.Client.Http, admission));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await GatedAsync(lateClient, admission));
+    }
+
     private static async Task<HttpStatusCode> GatedAsync(HttpClient http, string admission)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/inventory/events/x/seats");

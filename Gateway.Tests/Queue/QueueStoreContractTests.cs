@@ -296,6 +296,31 @@ public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where 
     }
 
     [Fact]
+    public async Task Revocation_OfAnAdmissionGrantedUnderALongerTtl_IsKeptUntilThatAdmissionWouldHaveEnded()
+    {
+        var room = fixture.NewRoom(capacity: 2, admissionTtl: TimeSpan.FromSeconds(3));
+        var joined = await JoinAsync(room, "u");
+        var granted = await Store.EnterAsync(room, joined.Id, "aid-long");
+        Assert.Equal(EnterOutcome.Granted, granted.Outcome);
+        await Store.RevokeAsync(room, granted.AdmissionId);
+        // The operator lowers AdmissionTtl: the token above still carries the 3-second expiry it was signed with.
+        var lowered = new Room(room.Id, room.Options with { AdmissionTtl = TimeSpan.FromSeconds(1) }, fixture.Connection.RankByTree, TimeSpan.FromMilliseconds(200));
+        var other = await JoinAsync(lowered, "v");
+        Assert.Equal(EnterOutcome.Granted, (await Store.EnterAsync(lowered, other.Id, "aid-short")).Outcome);
+        await JoinAsync(lowered, "w"); // someone waiting keeps the room in use: an idle room's ticks only read
+
+        await Task.Delay(1600);
+        var kept = await Store.TickAsync(lowered, FullTick);
+        Assert.Contains(kept.Revoked, r => r.AdmissionId == "aid-long");
+        Assert.Equal(TimeSpan.FromSeconds(3), kept.RevocationsKept);
+
+        await Task.Delay(1800);
+        var later = await Store.TickAsync(lowered, FullTick);
+        Assert.DoesNotContain(later.Revoked, r => r.AdmissionId == "aid-long");
+        Assert.Equal(TimeSpan.FromSeconds(1), later.RevocationsKept);
+    }
+
+    [Fact]
     public async Task AdmissionTtl_Elapsed_AdmissionExpiresAndIsCleanedUp()
     {
         var room = fixture.NewRoom(capacity: 1, admissionTtl: TimeSpan.FromSeconds(1));

@@ -287,6 +287,47 @@ local function promote(limit)
   return tokens, promoted, dropped
 end
 
+-- The admission lifetimes that may still be in force: meta 'lives' holds 'ttl:expiry' pairs, one per AdmissionTtl
+-- granted with, each with the last expiry granted under it. A revocation is kept as long as the longest of them, so
+-- lowering AdmissionTtl does not forget the revocations of admissions granted before it (their tokens keep the expiry
+-- they were signed with). At most LIVES_MAX pairs: beyond that the two shortest merge into the longer lifetime and the
+-- later expiry, which can only keep revocations longer.
+local LIVES_MAX = 8
+
+local function lives_read()
+  local lives = {}
+  for ttl, until_ms in string.gmatch(redis.call('HGET', K_META, 'lives') or '', '(%d+):(%d+)') do
+    if tonumber(until_ms) > NOW then lives[#lives + 1] = { tonumber(ttl), tonumber(until_ms) } end
+  end
+  return lives
+end
+
+local function lives_note(ttl, until_ms)
+  local lives, found = lives_read(), false
+  for _, l in ipairs(lives) do
+    if l[1] == ttl then
+      l[2] = math.max(l[2], until_ms)
+      found = true
+    end
+  end
+  if not found then lives[#lives + 1] = { ttl, until_ms } end
+  table.sort(lives, function(a, b) return a[1] < b[1] end)
+  while #lives > LIVES_MAX do
+    lives[2][2] = math.max(lives[1][2], lives[2][2])
+    table.remove(lives, 1)
+  end
+  local parts = {}
+  for i, l in ipairs(lives) do parts[i] = int(l[1]) .. ':' .. int(l[2]) end
+  redis.call('HSET', K_META, 'lives', table.concat(parts, ','))
+end
+
+-- How long revocations are kept: AdmissionTtl, or longer while admissions granted with a longer one may be in force.
+local function revocations_keep_ms()
+  local keep = ADMISSION_TTL_MS
+  for _, l in ipairs(lives_read()) do keep = math.max(keep, l[1]) end
+  return keep
+end
+
 -- Every key of the room lives as long as the room is in use, and no longer. Scripts that may create a
 -- key (join) refresh the keys they write; the tick refreshes all of them while the room is in use.
 local function expire(...)

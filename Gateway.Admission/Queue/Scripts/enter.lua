@@ -43,6 +43,7 @@ redis.call('ZREM', K_DL, id)
 redis.call('ZADD', K_ACT, expiry, r.aid)
 redis.call('HSET', K_AID, r.aid, id)
 redis.call('HINCRBY', K_META, 'entered', 1)
+lives_note(ADMISSION_TTL_MS, expiry)
 expire(K_ACT, K_AID)
 -- The first grant also hands back the ETA promised at join, so the gateway can score it.
 return reply('GRANTED', id, r, bucket(), 0, 0, 0, 1, expiry, tonumber(redis.call('HGET', K_ETA, id)) or -1)

@@ -5,6 +5,7 @@
 local in_use = redis.call('HLEN', K_TOK) > 0
 local dropped, expired, promoted, pdropped, moved = 0, 0, 0, 0, 0
 local tokens = bucket()
+local keep_revoked = revocations_keep_ms()
 if in_use then
   if not SEEN or NOW - SEEN > GAP_MS / 4 then redis.call('HSET', K_META, 'seen', int(NOW)) end
   dropped, expired = sweep(A_SWEEP_LIMIT)
@@ -48,7 +49,7 @@ if in_use then
   end
   tokens, promoted, pdropped = promote(A_PROMOTE_LIMIT)
   -- Admissions revoked longer ago than any admission lives are of no use to a gate any more.
-  local stale = redis.call('ZRANGEBYSCORE', K_REV, '-inf', NOW - ADMISSION_TTL_MS, 'LIMIT', 0, A_SWEEP_LIMIT)
+  local stale = redis.call('ZRANGEBYSCORE', K_REV, '-inf', NOW - keep_revoked, 'LIMIT', 0, A_SWEEP_LIMIT)
   if #stale > 0 then redis.call('ZREM', K_REV, unpack(stale)) end
   local used = redis.call('ZRANGEBYSCORE', K_POW, '-inf', NOW, 'LIMIT', 0, A_SWEEP_LIMIT)
   if #used > 0 then redis.call('ZREM', K_POW, unpack(used)) end
@@ -93,5 +94,5 @@ return {
   dropped + pdropped, expired, promoted, math.floor(tokens * 1000), redis.call('ZCARD', K_Q), redis.call('ZCARD', K_PQ),
   redis.call('ZCARD', K_DL) - redis.call('ZCARD', K_Q), redis.call('ZCARD', K_ACT), tonumber(m[1]) or 0, tonumber(m[2]) or 0,
   oldest, NOW, OPENED and 1 or 0, STATE, string.format('%.6f', EFF_REFILL), moved, ctl, revoked, history,
-  tonumber(m[3]) or 0, (PQ_MODE and redis.call('ZCARD', K_PQ) > 0) and PQ_MODE or ''
+  tonumber(m[3]) or 0, (PQ_MODE and redis.call('ZCARD', K_PQ) > 0) and PQ_MODE or '', keep_revoked
 }
