@@ -44,13 +44,15 @@ public static class GatewayApp
 
         var app = builder.Build();
         LastGoodJsonFiles.Report(app.Configuration, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(LastGoodJsonFiles).FullName!));
+        // The request metrics outermost, so they count the answer the client got (an unhandled error's 500, routing's
+        // refusals in the error shape).
+        GatewayTelemetry.Use(app);
         app.UseMiddleware<UnhandledErrors>();
         app.UseMiddleware<RoutingRefusals>();
         // Empty KnownProxies/KnownNetworks in ASP.NET Core means "trust every proxy", so the middleware runs only
         // when the operator names the proxies in front; otherwise a spoofed X-Forwarded-For is simply ignored.
         if (app.Services.GetRequiredService<IOptions<ForwardedHeadersSettings>>().Value.Any)
             app.UseForwardedHeaders();
-        GatewayTelemetry.Use(app);
         app.UseRouting();
 
         app.MapGet("/healthz", () => Results.Text("ok", "text/plain"));

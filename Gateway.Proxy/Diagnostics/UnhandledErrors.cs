@@ -3,7 +3,7 @@ using Gateway.Admission.Hosting;
 namespace Gateway.Proxy.Diagnostics;
 
 /// <summary>
-/// The outermost step of the pipeline: a bug anywhere answers 500 in the contract's error shape, with the
+/// The outermost step of the pipeline after the request metrics: a bug anywhere answers 500 in the contract's error shape, with the
 /// trace id and nothing else (no stack trace, in any environment), and logs the exception once.
 /// </summary>
 internal sealed class UnhandledErrors(RequestDelegate next, ILogger<UnhandledErrors> logger)
