@@ -86,7 +86,10 @@ internal sealed partial class PageOptionsValidator(IHostEnvironment environment)
             return DataImagePattern().IsMatch(url);
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps || uri.UserInfo.Length > 0 || uri.Host.Length == 0)
             return false;
-        cspSource = uri.GetLeftPart(UriPartial.Authority);
+        // The host as the CSP header carries it: punycode (IdnHost), since a header takes ASCII only; a non-ASCII host
+        // (https://티켓.kr/...) made every page answer 500.
+        var host = uri.HostNameType == UriHostNameType.IPv6 ? "[" + uri.IdnHost + "]" : uri.IdnHost;
+        cspSource = "https://" + host + (uri.IsDefaultPort ? "" : ":" + uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return true;
     }
 

@@ -57,6 +57,20 @@ public sealed class PageOptionsValidatorTests : IDisposable
     }
 
     [Theory]
+    [InlineData("https://static.example.com/logo.svg", "https://static.example.com")]
+    [InlineData("https://static.example.com:8443/a/logo.svg?v=1", "https://static.example.com:8443")]
+    [InlineData("https://티켓.kr/logo.png", "https://xn--7f7br4e.kr")]
+    [InlineData("https://EXÄMPLE.com/logo.png", "https://xn--exmple-cua.com")]
+    [InlineData("https://[2001:db8::1]:444/logo.png", "https://[2001:db8::1]:444")]
+    public void AnHttpsLogo_AddsItsOriginToTheCsp_InAscii(string url, string origin)
+    {
+        Assert.True(PageOptionsValidator.TryLogoSource(url, out var source));
+        Assert.Equal(origin, source);
+        Assert.True(System.Text.Ascii.IsValid(source));
+        Assert.Empty(Failures([new("WaitingRoom:Page:LogoUrl", url)]));
+    }
+
+    [Theory]
     [MemberData(nameof(BadValues))]
     public void ABadValue_FailsWithOneMessage_NamingItsKeyAndWhatToWrite(string key, string value, string failure, string fix)
     {
