@@ -116,9 +116,42 @@ internal sealed class WaitingRoomPage : IDisposable
     /// the home page. Never a waiting room again, which would admit them in a loop.
     /// </summary>
     private static string ReturnPath(string requested) =>
-        IsSameSitePath(requested) && requested.Length <= 2048 && !requested.StartsWith(PathPrefix, StringComparison.OrdinalIgnoreCase)
-            ? requested
-            : "/";
+        IsSameSitePath(requested) && requested.Length <= 2048 && !LeadsToAWaitingRoom(requested) ? requested : "/";
+
+    /// <summary>
+    /// True when <paramref name="path"/> reaches a waiting room however it is written: the server and the browser undo
+    /// percent-encoding (<c>/%77aiting-room/x</c>, passed on as <c>/%2577aiting-room/x</c>), dot segments
+    /// (<c>/./waiting-room/x</c>) and backslashes, so the check reads the path the way they will. Decoded at most four
+    /// times: a path still encoded after that is refused as well.
+    /// </summary>
+    internal static bool LeadsToAWaitingRoom(string path)
+    {
+        var end = path.IndexOfAny(['?', '#']);
+        var decoded = end < 0 ? path : path[..end];
+        for (var round = 0; ; round++)
+        {
+            var next = Uri.UnescapeDataString(decoded);
+            if (next == decoded)
+                break;
+            if (round == 4)
+                return true;
+            decoded = next;
+        }
+        var segments = new List<string>();
+        foreach (var segment in decoded.Replace('\\', '/').Split('/'))
+        {
+            if (segment is "" or ".")
+                continue;
+            if (segment == "..")
+            {
+                if (segments.Count > 0)
+                    segments.RemoveAt(segments.Count - 1);
+                continue;
+            }
+            segments.Add(segment);
+        }
+        return segments.Count > 0 && string.Equals(segments[0], PathPrefix.Trim('/'), StringComparison.OrdinalIgnoreCase);
+    }
 
     private BoundPage Bind(PageOptions options)
     {
