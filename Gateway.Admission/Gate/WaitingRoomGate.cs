@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Gateway.Admission.Api;
 using Gateway.Admission.Diagnostics;
 using Gateway.Admission.Rooms;
@@ -28,6 +29,11 @@ internal sealed class WaitingRoomGate(
     public const string MetadataKey = "WaitingRoom";
     public const string HeaderName = "X-Admission-Token";
 
+    private const long MisconfiguredLogEveryMs = 60_000;
+
+    // Keyed by route id (from configuration, so bounded): when this gate last logged the route's missing room.
+    private readonly ConcurrentDictionary<string, long> _misconfiguredLogged = new(StringComparer.Ordinal);
+
     public Task InvokeAsync(HttpContext context)
     {
         var route = context.Features.Get<IReverseProxyFeature>()?.Route.Config;
@@ -40,7 +46,8 @@ internal sealed class WaitingRoomGate(
             case GateDecision.Allowed:
                 return next(context);
             case GateDecision.Misconfigured:
-                return ApiError.WriteAsync(context, ApiErrorCode.RoomNotConfigured, "This route is gated by a waiting room that is not configured.", TimeSpan.FromSeconds(30));
+                return ApiError.WriteAsync(context, ApiErrorCode.RoomNotConfigured, "This route is gated by a waiting room that is not configured.", TimeSpan.FromSeconds(30),
+                    new ErrorDetails(EventId: roomId));
         }
 
         var waitingRoomUrl = "/waiting-room/" + Uri.EscapeDataString(room!.Id);
@@ -66,8 +73,14 @@ internal sealed class WaitingRoomGate(
         GateDecision decision;
         if (!rooms.TryGet(roomId, out room))
         {
-            // Fail closed: a typo in a room name must not open the backend to the crowd.
-            Log.GateRoomNotConfigured(logger, routeId, roomId);
+            // Fail closed: a typo in a room name must not open the backend to the crowd. Logged once a minute per route,
+            // not per request: the crowd must not decide how much is written.
+            var now = Environment.TickCount64;
+            if (now - _misconfiguredLogged.GetValueOrDefault(routeId, long.MinValue / 2) >= MisconfiguredLogEveryMs)
+            {
+                _misconfiguredLogged[routeId] = now;
+                Log.GateRoomNotConfigured(logger, routeId, roomId);
+            }
             decision = GateDecision.Misconfigured;
         }
         else if (Admission(context, room) is { } admissionId)

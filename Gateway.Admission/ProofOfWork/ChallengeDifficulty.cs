@@ -22,10 +22,11 @@ internal sealed class ChallengeDifficulty(RoomSnapshots snapshots)
 
     private readonly ConcurrentDictionary<string, AutoLevel> _levels = new(StringComparer.Ordinal);
 
-    /// <summary>The least difficulty a solution for <paramref name="room"/> may have: configuration or the operators' override.</summary>
-    public int Floor(Room room) => Floor(room.Options.ProofOfWork, snapshots.Get(room.Id));
-
-    /// <summary>The difficulty of a challenge issued for <paramref name="room"/> now.</summary>
+    /// <summary>
+    /// The difficulty of a challenge issued for <paramref name="room"/> now, and the least a solution may have: a raised
+    /// difficulty (the operators' override or the automatic level) makes easier challenges worthless at once, so a farm
+    /// cannot solve a stock at the base price before a flood and spend it during one.
+    /// </summary>
     public int Current(Room room)
     {
         var pow = room.Options.ProofOfWork;

@@ -80,7 +80,10 @@ internal sealed class QueueService(
     {
         var (now, tokens, place) = await batcher.StatusAsync(room, placeId);
         if (place.State == PlaceState.None)
+        {
+            metrics.Denied(room.Id, "not_found");
             return new StatusResult(null);
+        }
         var standing = Describe(room, place, now, tokens);
         if (standing.Position is { } position && standing.Status == StandingStatus.Waiting)
             metrics.Position(room.Id, position);

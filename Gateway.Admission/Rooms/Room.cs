@@ -14,7 +14,12 @@ internal sealed class Room
     {
         Id = id;
         Options = options;
-        KeyTtl = Max(Max(options.AdmissionTtl, options.AbandonAfter), TimeSpan.FromMilliseconds(ScriptLayout.HistoryKeepMs)) + TimeSpan.FromMinutes(10);
+        // Spent challenges are kept until a minute after they expire (a replay is refused that long), so an idle room's
+        // keys outlive the longest ChallengeTtl as well.
+        var longest = Max(Max(options.AdmissionTtl, options.AbandonAfter), TimeSpan.FromMilliseconds(ScriptLayout.HistoryKeepMs));
+        if (options.ProofOfWork.Enabled)
+            longest = Max(longest, options.ProofOfWork.ChallengeTtl + ProofOfWork.Challenges.ClockSkewAllowance);
+        KeyTtl = longest + TimeSpan.FromMinutes(10);
         Keys = RoomKeys.For(id);
         CookieName = "wr_adm_" + id;
         // A store nobody could reach for this long was down: the gap does not count toward AbandonAfter. Well under

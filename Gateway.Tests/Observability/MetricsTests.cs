@@ -11,6 +11,20 @@ namespace Gateway.Tests.Observability;
 public sealed class MetricsTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
 {
     [Fact]
+    public async Task StatusOfAPlaceThatIsGone_IsCountedAsADenial_NotFound()
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null);
+        var waiting = (await bed.Client.JoinAsync(bed.Room, "u")).Body["waiting_token"]!.GetValue<string>();
+        Assert.Equal(HttpStatusCode.NoContent, await bed.Client.LeaveAsync(waiting));
+
+        for (var i = 0; i < 3; i++)
+            Assert.Equal(HttpStatusCode.NotFound, (await bed.Client.StatusAsync(waiting)).Status);
+
+        var scrape = await PrometheusText.ScrapeAsync(bed.Client.Http);
+        Assert.Equal(3, scrape.Sum("waitingroom_denials_total", $"room={bed.Room}", "reason=not_found"));
+    }
+
+    [Fact]
     public async Task Scrape_AfterTrafficThroughQueueGateAndProxy_HasEveryMetricWithItsLabels()
     {
         var dead = "dead" + Guid.NewGuid().ToString("N")[..8];

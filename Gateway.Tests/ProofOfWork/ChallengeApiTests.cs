@@ -73,6 +73,30 @@ public sealed class ChallengeApiTests(RedisServerFixture redis) : IClassFixture<
         Assert.Contains("already used", error["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A retry by the caller who got the place (a lost answer, a 503 the store ran late, a repeated Idempotency-Key) gets
+    /// that place back; only a new place spends the solution.
+    /// </summary>
+    [Fact]
+    public async Task Join_RetriedWithTheSameSolution_ByTheSameBrowser_GetsItsPlaceBack()
+    {
+        var room = NewRoom();
+        await using var gateway = await StartAsync(Settings(room));
+        using var browser = gateway.CreateClient(useCookies: true);
+        using var other = gateway.CreateClient();
+        var pow = await SolveAsync(browser, room);
+
+        var (status, first) = await JoinAsync(browser, room, pow);
+        var (again, second) = await JoinAsync(browser, room, pow);
+        var (replayed, error) = await JoinAsync(other, room, pow);
+
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        Assert.Equal(HttpStatusCode.Accepted, again);
+        Assert.Equal(first["waiting_token"]!.GetValue<string>(), second["waiting_token"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.BadRequest, replayed);
+        Assert.Equal("CHALLENGE_INVALID", error["error"]!["code"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task Join_WithMissingWrongExpiredOtherRoomOrMalformedSolutions_Is400_NeverReachesTheStore_AndIsCounted()
     {
@@ -217,6 +241,8 @@ public sealed class ChallengeApiTests(RedisServerFixture redis) : IClassFixture<
         }));
         using var http = gateway.CreateClient();
         Assert.Equal(4, (await ChallengeAsync(http, room))["difficulty"]!.GetValue<int>());
+        // Solved at the base price before the flood, kept for it (a farm's stockpile).
+        var stockpiled = await SolveAsync(http, room);
 
         // New places far faster than one a second, counted in the store; the challenges get harder, never past 7.
         var seen = new List<int>();
@@ -224,10 +250,15 @@ public sealed class ChallengeApiTests(RedisServerFixture redis) : IClassFixture<
         {
             var pow = await SolveAsync(http, room);
             seen.Add(pow["difficulty"]!.GetValue<int>());
-            Assert.Equal(HttpStatusCode.Accepted, (await JoinAsync(http, room, Pow(pow["challenge"]!.GetValue<string>(), pow["nonce"]!.GetValue<string>()))).Status);
+            var (status, body) = await JoinAsync(http, room, Pow(pow["challenge"]!.GetValue<string>(), pow["nonce"]!.GetValue<string>()));
+            // A tick may raise the difficulty between this challenge and its join: then it is expired, like any easier one.
+            Assert.True(status == HttpStatusCode.Accepted || body["error"]?["code"]?.GetValue<string>() == "CHALLENGE_EXPIRED", $"{status} {body}");
             return seen[^1] > 4;
         }, TimeSpan.FromSeconds(60), because: "the join rate raises the difficulty");
         Assert.All(seen, bits => Assert.InRange(bits, 4, 7));
+
+        // A raised difficulty makes the easier solutions worthless at once (docs/SECURITY.md): no stockpiling.
+        Assert.Equal("CHALLENGE_EXPIRED", (await JoinAsync(http, room, Pow(stockpiled["challenge"]!.GetValue<string>(), stockpiled["nonce"]!.GetValue<string>()))).Body["error"]!["code"]!.GetValue<string>());
     }
 
     private static string NewRoom() => "p" + Guid.NewGuid().ToString("N")[..10];

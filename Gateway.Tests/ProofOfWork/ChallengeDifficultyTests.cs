@@ -100,7 +100,6 @@ public sealed class ChallengeDifficultyTests
 
         _snapshots.Set(room.Id, new RoomSnapshot { TakenAt = _clock.GetUtcNow(), Overrides = new Dictionary<string, string> { [ChallengeDifficulty.OverrideField] = "21" } });
         Assert.Equal(21, difficulty.Current(room));
-        Assert.Equal(21, difficulty.Floor(room));
 
         foreach (var bad in new[] { "0", "33", "-1", "x", "" })
         {

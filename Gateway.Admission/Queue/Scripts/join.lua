@@ -5,12 +5,6 @@
 -- a store-side sequence number (or pre-queued with the random score A_PQ_SCORE before the opening).
 local who, user, client = A_WHO, A_USER, A_CLIENT
 
--- A proof-of-work solution opens one join, once: a replayed challenge is refused before anything else.
-if A_POW_ID ~= '' then
-  if redis.call('ZADD', K_POW, 'NX', A_POW_EXP, A_POW_ID) == 0 then return reply('POW_REPLAYED') end
-  expire(K_POW)
-end
-
 local id = redis.call('HGET', K_WHO, who)
 local r = id and parse(redis.call('HGET', K_TOK, id)) or nil
 if id and not r then
@@ -47,7 +41,13 @@ if r then
   return reply('OK', id, r, tokens, 0, 0, 0, 0, tonumber(redis.call('ZSCORE', K_ACT, r.aid)) or 0)
 end
 
--- From here on the caller has no place: everything that could refuse a new one.
+-- From here on the caller has no place: everything that could refuse a new one. A proof-of-work solution opens one
+-- new place, once: a replayed challenge is refused first. (A caller who has a place got it back above without spending
+-- the solution: a retry after a 503, or a repeat with the same Idempotency-Key, finds the place its first try made.)
+if A_POW_ID ~= '' then
+  if redis.call('ZADD', K_POW, 'NX', A_POW_EXP, A_POW_ID) == 0 then return reply('POW_REPLAYED') end
+  expire(K_POW)
+end
 if user ~= '' then
   local other = redis.call('HGET', K_USERS, user)
   if other and redis.call('HEXISTS', K_TOK, other) == 1 then return reply('ALREADY_QUEUED') end
