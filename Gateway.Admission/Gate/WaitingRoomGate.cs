@@ -5,6 +5,7 @@ using Gateway.Admission.Rooms;
 using Gateway.Admission.Tokens;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Model;
 
@@ -103,7 +104,40 @@ internal sealed class WaitingRoomGate(
         var request = context.Request;
         if (request.Headers.TryGetValue(HeaderName, out var header) && Check(tokens, revoked, header.ToString(), room.Id) is { } fromHeader)
             return fromHeader;
-        return request.Cookies.TryGetValue(room.CookieName, out var cookie) ? Check(tokens, revoked, cookie, room.Id) : null;
+        if (!request.Cookies.TryGetValue(room.CookieName, out var cookie))
+            return null;
+        if (Check(tokens, revoked, cookie, room.Id) is { } fromCookie)
+            return fromCookie;
+        // The cookie sent more than once (another one set for a parent domain or another path, say): the parsed
+        // collection keeps one, and a stale or planted one must not hide the admission. A few more are tried, no more,
+        // so a header full of them costs a bounded number of MACs.
+        var tried = 0;
+        foreach (var value in SameNameCookies(request.Headers.Cookie, room.CookieName))
+        {
+            if (value == cookie)
+                continue;
+            if (++tried > MaxSameNameCookies)
+                break;
+            if (Check(tokens, revoked, value, room.Id) is { } another)
+                return another;
+        }
+        return null;
+    }
+
+    private const int MaxSameNameCookies = 4;
+
+    /// <summary>Every value of the cookie <paramref name="name"/> (its name in any case, as ASP.NET Core reads it) in the Cookie headers.</summary>
+    internal static IEnumerable<string> SameNameCookies(StringValues headers, string name)
+    {
+        foreach (var header in headers)
+        {
+            foreach (var pair in (header ?? "").Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                var equals = pair.IndexOf('=', StringComparison.Ordinal);
+                if (equals > 0 && pair.AsSpan(0, equals).Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
+                    yield return pair[(equals + 1)..].Trim().Trim('"');
+            }
+        }
     }
 
     /// <summary>

@@ -1,8 +1,10 @@
 using System.Net;
 using System.Net.Http.Headers;
+using Gateway.Admission.Gate;
 using Gateway.Admission.Tokens;
 using Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Primitives;
 
 namespace Gateway.Tests.Gate;
 
@@ -159,6 +161,35 @@ public sealed class GateTests(RedisServerFixture redis) : IClassFixture<RedisSer
             Assert.DoesNotContain(identity, echoed, StringComparison.Ordinal);
             Assert.Contains("theme=dark", echoed, StringComparison.Ordinal);
         }
+    }
+
+    /// <summary>The admission cookie beside a stale or planted one of the same name (another domain or path): either order, any case.</summary>
+    [Theory]
+    [InlineData("{name}={admission}; {name}=junk")]
+    [InlineData("{name}=junk; {name}={admission}")]
+    [InlineData("{name}={admission}; {NAME}=junk")]
+    [InlineData("{name}=junk|{name}={admission}")]
+    public async Task AdmissionCookie_SentTwice_OpensTheGateWhicheverCopyIsTheAdmission(string cookies)
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null);
+        var admission = await bed.Client.AdmitAsync(bed.Room);
+        var name = "wr_adm_" + bed.Room;
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/inventory/_backend/echo");
+        foreach (var header in cookies.Replace("{name}", name).Replace("{NAME}", name.ToUpperInvariant()).Replace("{admission}", admission).Split('|'))
+            request.Headers.Add("Cookie", header);
+        using var response = await bed.Client.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain(admission, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SameNameCookies_AreReadFromEveryCookieHeader_AndOthersAreSkipped()
+    {
+        var values = WaitingRoomGate.SameNameCookies(new StringValues(["a=1; wr_adm_r=x; b=2", "WR_ADM_R=\"y\"; wr_adm_rr=z", "noequals; =v"]), "wr_adm_r");
+
+        Assert.Equal(["x", "y"], values);
     }
 
     [Fact]
