@@ -248,6 +248,21 @@ public sealed class AdaptScriptTests(RedisStoreFixture fixture) : IClassFixture<
         Assert.Equal(30, (await Store.TickAsync(room, Tick)).EffectiveRefillPerSecond);
     }
 
+    [Fact]
+    public async Task AnOperatorsRateBelowTheFloor_OnceRemoved_LeavesTheRateAtTheFloorAtLeast()
+    {
+        var room = NewRoom(refill: 20, floor: 1);
+        await Store.SetOverridesAsync(room, new Dictionary<string, string?> { ["refill"] = "0.5" });
+        Assert.Equal(0.5, (await Report(room, AdaptVerdict.Hold)).RatePerSecond);
+
+        await Store.SetOverridesAsync(room, new Dictionary<string, string?> { ["refill"] = null });
+        _clock.Advance(Period);
+        var after = await Report(room, AdaptVerdict.Hold); // an idle room: no increase is earned
+
+        Assert.Equal(1, after.RatePerSecond);
+        Assert.Equal(1, (await Store.TickAsync(room, Tick)).EffectiveRefillPerSecond);
+    }
+
     private Room NewRoom(double refill, double floor = 1, double step = 5, int capacity = 100) =>
         fixture.NewRoom(capacity: capacity, refill: refill, with: o => o with
         {

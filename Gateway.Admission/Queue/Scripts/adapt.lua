@@ -43,6 +43,9 @@ end
 -- The state outlives an operator clearing the control hash; without either, adaptation slow-starts from the floor.
 local rate = s.rate or tonumber(CTL.adaptive) or math.min(A_FLOOR, ceiling)
 if rate > ceiling then rate = ceiling end
+-- Never below the floor outside a pause: an operator's lower rate, since removed, may have pulled it there, and an
+-- idle room (which never earns an increase) would stay there.
+if rate > 0 and rate < math.min(A_FLOOR, ceiling) then rate = math.min(A_FLOOR, ceiling) end
 local ssthresh = s.ssthresh or ceiling
 local dec_at, inc_at, bad_at, pause_at = s.dec_at or 0, s.inc_at or 0, s.bad_at or 0, s.pause_at or 0
 local run, cap = s.run or 0, s.cap
