@@ -63,6 +63,7 @@ public static class GatewayApp
             pipeline.UseForwardingMetrics();
             // The gate comes first: a request without an admission never costs a load-balancing decision.
             pipeline.UseWaitingRoomGate();
+            pipeline.UseUnforwardableMethods();
             // An open breaker answers 503 before a destination is even chosen.
             pipeline.UseBreakerGate();
             pipeline.UseSessionAffinity();

@@ -174,7 +174,7 @@ internal sealed partial class QueueEndpoints(
         if (pow is not { ValueKind: not JsonValueKind.Null } given)
             return (null, Refuse(room, "challenge_required", ApiErrorCode.ChallengeRequired,
                 $"This waiting room needs a solved challenge: GET {Prefix}/challenge?event_id={room.Id}, then join with \"pow\": {{\"challenge\", \"nonce\"}} (docs/API.md, Proof of work)."));
-        var check = challenges.Verify(room.Id, Text(given, "challenge"), Text(given, "nonce"), difficulty.Current(room));
+        var check = challenges.Verify(room.Id, Text(given, "challenge"), Text(given, "nonce"), difficulty.Least(room));
         return check.Verdict switch
         {
             ChallengeVerdict.Valid => (check, null),

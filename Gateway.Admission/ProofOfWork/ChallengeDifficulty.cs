@@ -23,10 +23,15 @@ internal sealed class ChallengeDifficulty(RoomSnapshots snapshots)
     private readonly ConcurrentDictionary<string, AutoLevel> _levels = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// The difficulty of a challenge issued for <paramref name="room"/> now, and the least a solution may have: a raised
-    /// difficulty (the operators' override or the automatic level) makes easier challenges worthless at once, so a farm
-    /// cannot solve a stock at the base price before a flood and spend it during one.
+    /// The least difficulty a solution for <paramref name="room"/> may have now: the floor (configuration or the operators'
+    /// override) exactly, and the automatic level less one bit. A raised difficulty makes easier challenges worthless, so
+    /// a farm cannot solve a stock at the base price before a flood and spend it during one; the bit of slack is for
+    /// instances that disagree around a threshold (each turns the store's join rate into a level itself), so a person's
+    /// solve from one instance is not refused by the next for that alone.
     /// </summary>
+    public int Least(Room room) => Math.Max(Floor(room.Options.ProofOfWork, snapshots.Get(room.Id)), Current(room) - 1);
+
+    /// <summary>The difficulty of a challenge issued for <paramref name="room"/> now.</summary>
     public int Current(Room room)
     {
         var pow = room.Options.ProofOfWork;

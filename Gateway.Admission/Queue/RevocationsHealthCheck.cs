@@ -12,5 +12,7 @@ internal sealed class RevocationsHealthCheck(RoomMaintenance maintenance) : IHea
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(maintenance.RevocationsCaughtUp
             ? HealthCheckResult.Healthy("revocations read")
-            : HealthCheckResult.Unhealthy("reading the store's revocations"));
+            // Degraded, not Unhealthy: catching up is what every instance does right after it starts (a Warning in the log,
+            // not an Error); /readyz answers 503 for both.
+            : HealthCheckResult.Degraded("reading the store's revocations"));
 }

@@ -184,6 +184,27 @@ public sealed class GateTests(RedisServerFixture redis) : IClassFixture<RedisSer
         Assert.DoesNotContain(admission, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    /// <summary>CONNECT cannot be forwarded: an admitted caller gets 405 in the error shape (not an empty 502), others the gate's answer.</summary>
+    [Fact]
+    public async Task Connect_ToAProxiedRoute_Is405InTheErrorShape_AfterTheGate()
+    {
+        await using var bed = await GatewayTestBed.StartAsync(null);
+        var admission = await bed.Client.AdmitAsync(bed.Room);
+
+        async Task<RawResponse> ConnectAsync(string? token)
+        {
+            var request = "CONNECT /api/inventory/_backend/echo HTTP/1.1\r\nHost: x\r\n" + (token is null ? "" : $"X-Admission-Token: {token}\r\n") + "Connection: close\r\n\r\n";
+            return (await RawHttp.SendAsync(bed.Gateway.BaseAddress, System.Text.Encoding.ASCII.GetBytes(request), headRequest: false, TimeSpan.FromSeconds(30)))!;
+        }
+
+        var admitted = await ConnectAsync(admission);
+        Assert.Equal(405, admitted.Status);
+        Assert.Equal("METHOD_NOT_ALLOWED", System.Text.Json.Nodes.JsonNode.Parse(admitted.Text)!["error"]!["code"]!.GetValue<string>());
+        Assert.Contains("GET", admitted.Headers["Allow"], StringComparison.Ordinal);
+        Assert.Equal(429, (await ConnectAsync(null)).Status);
+        Assert.Equal(0, bed.Backends.Stats("inventory").Requests);
+    }
+
     [Fact]
     public void SameNameCookies_AreReadFromEveryCookieHeader_AndOthersAreSkipped()
     {

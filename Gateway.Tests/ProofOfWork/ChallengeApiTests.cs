@@ -251,13 +251,14 @@ public sealed class ChallengeApiTests(RedisServerFixture redis) : IClassFixture<
             var pow = await SolveAsync(http, room);
             seen.Add(pow["difficulty"]!.GetValue<int>());
             var (status, body) = await JoinAsync(http, room, Pow(pow["challenge"]!.GetValue<string>(), pow["nonce"]!.GetValue<string>()));
-            // A tick may raise the difficulty between this challenge and its join: then it is expired, like any easier one.
+            // Ticks may raise the difficulty two bits between this challenge and its join: then it is expired, like any easier one.
             Assert.True(status == HttpStatusCode.Accepted || body["error"]?["code"]?.GetValue<string>() == "CHALLENGE_EXPIRED", $"{status} {body}");
-            return seen[^1] > 4;
-        }, TimeSpan.FromSeconds(60), because: "the join rate raises the difficulty");
+            return seen[^1] > 5;
+        }, TimeSpan.FromSeconds(60), because: "the join rate raises the difficulty by two bits or more");
         Assert.All(seen, bits => Assert.InRange(bits, 4, 7));
 
-        // A raised difficulty makes the easier solutions worthless at once (docs/SECURITY.md): no stockpiling.
+        // A raised difficulty makes easier solutions worthless (docs/SECURITY.md): no stockpiling. (One bit less than the
+        // automatic level passes: instances may disagree by a bit.)
         Assert.Equal("CHALLENGE_EXPIRED", (await JoinAsync(http, room, Pow(stockpiled["challenge"]!.GetValue<string>(), stockpiled["nonce"]!.GetValue<string>()))).Body["error"]!["code"]!.GetValue<string>());
     }
 

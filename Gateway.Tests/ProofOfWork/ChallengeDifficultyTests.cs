@@ -46,6 +46,17 @@ public sealed class ChallengeDifficultyTests
     }
 
     [Fact]
+    public void TheLeastASolutionMayHave_IsTheAutomaticLevelLessOneBit_NeverBelowTheFloor()
+    {
+        var difficulty = new ChallengeDifficulty(_snapshots);
+        var room = Room(auto: 100, max: 32);
+
+        Assert.Equal(15, difficulty.Least(room)); // no automatic bits yet: the floor
+        Assert.Equal(20, Run(difficulty, room, joinsPerSecond: 3_000, seconds: 30));
+        Assert.Equal(19, difficulty.Least(room));
+    }
+
+    [Fact]
     public void AutoDifficulty_NeverExceedsMaxDifficulty()
     {
         var difficulty = new ChallengeDifficulty(_snapshots);
@@ -100,6 +111,7 @@ public sealed class ChallengeDifficultyTests
 
         _snapshots.Set(room.Id, new RoomSnapshot { TakenAt = _clock.GetUtcNow(), Overrides = new Dictionary<string, string> { [ChallengeDifficulty.OverrideField] = "21" } });
         Assert.Equal(21, difficulty.Current(room));
+        Assert.Equal(21, difficulty.Least(room)); // the operators' floor is exact
 
         foreach (var bad in new[] { "0", "33", "-1", "x", "" })
         {

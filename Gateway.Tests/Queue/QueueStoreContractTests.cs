@@ -320,6 +320,30 @@ public abstract class QueueStoreContractTests<TFixture>(TFixture fixture) where 
         Assert.Equal(TimeSpan.FromSeconds(1), later.RevocationsKept);
     }
 
+    /// <summary>
+    /// An idle room's keys are not refreshed by its ticks and would expire after the key lifetime of the AdmissionTtl
+    /// configured now: the revocations, and the lifetimes they are kept by, must outlast the admissions granted before.
+    /// </summary>
+    [Fact]
+    public async Task Revocations_OfAdmissionsGrantedUnderALongerTtl_OutliveTheRoomsKeyLifetime()
+    {
+        var room = fixture.NewRoom(capacity: 1, admissionTtl: TimeSpan.FromHours(2));
+        var joined = await JoinAsync(room, "u");
+        var granted = await Store.EnterAsync(room, joined.Id, "aid-2h");
+        var lowered = new Room(room.Id, room.Options with { AdmissionTtl = TimeSpan.FromSeconds(1) }, fixture.Connection.RankByTree, TimeSpan.FromMilliseconds(200));
+        Assert.True(lowered.KeyTtl < TimeSpan.FromHours(1));
+
+        await Store.RevokeAsync(lowered, granted.AdmissionId);
+        await Store.TickAsync(lowered, FullTick);
+
+        foreach (var key in new[] { RoomKey.Revoked, RoomKey.Meta })
+        {
+            var ttl = await fixture.Database.KeyTimeToLiveAsync(lowered.Keys[key]);
+            Assert.True(ttl > TimeSpan.FromHours(1.9), $"{key} lives {ttl}");
+        }
+        Assert.Equal(TimeSpan.FromHours(2), (await Store.TickAsync(lowered, FullTick)).RevocationsKept);
+    }
+
     [Fact]
     public async Task AdmissionTtl_Elapsed_AdmissionExpiresAndIsCleanedUp()
     {

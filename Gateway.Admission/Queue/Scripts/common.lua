@@ -162,6 +162,63 @@ end
 
 -- The bucket, evaluated lazily: whole tokens refill from the last write at the effective rate, capped
 -- at the effective capacity. Only a change (a token taken or given back) is written.
+-- The admission lifetimes that may still be in force: meta 'lives' holds 'ttl:expiry' pairs, one per AdmissionTtl
+-- granted with, each with the last expiry granted under it. A revocation is kept as long as the longest of them, so
+-- lowering AdmissionTtl does not forget the revocations of admissions granted before it (their tokens keep the expiry
+-- they were signed with). At most LIVES_MAX pairs: beyond that the two shortest merge into the longer lifetime and the
+-- later expiry, which can only keep revocations longer.
+local LIVES_MAX = 8
+local LASTING
+
+local function lives_read()
+  local lives = {}
+  for ttl, until_ms in string.gmatch(redis.call('HGET', K_META, 'lives') or '', '(%d+):(%d+)') do
+    if tonumber(until_ms) > NOW then lives[#lives + 1] = { tonumber(ttl), tonumber(until_ms) } end
+  end
+  return lives
+end
+
+-- How long a key must outlive the room's last activity: KEY_TTL_MS; the revocations and the meta hash (which holds
+-- 'lives') also until the last admission granted under a longer AdmissionTtl has ended, plus a minute of clock skew.
+-- An idle room's keys are not refreshed by its ticks, and KEY_TTL_MS follows the AdmissionTtl configured now.
+-- Worked out once per script call.
+local function ttl_for(key)
+  if key ~= K_REV and key ~= K_META then return KEY_TTL_MS end
+  if not LASTING then
+    LASTING = KEY_TTL_MS
+    for _, l in ipairs(lives_read()) do LASTING = math.max(LASTING, l[2] - NOW + 60000) end
+  end
+  return LASTING
+end
+
+local function lives_note(ttl, until_ms)
+  local lives, found = lives_read(), false
+  for _, l in ipairs(lives) do
+    if l[1] == ttl then
+      l[2] = math.max(l[2], until_ms)
+      found = true
+    end
+  end
+  if not found then lives[#lives + 1] = { ttl, until_ms } end
+  table.sort(lives, function(a, b) return a[1] < b[1] end)
+  while #lives > LIVES_MAX do
+    lives[2][2] = math.max(lives[1][2], lives[2][2])
+    table.remove(lives, 1)
+  end
+  local parts = {}
+  for i, l in ipairs(lives) do parts[i] = int(l[1]) .. ':' .. int(l[2]) end
+  redis.call('HSET', K_META, 'lives', table.concat(parts, ','))
+  LASTING = nil
+  redis.call('PEXPIRE', K_META, ttl_for(K_META))
+end
+
+-- How long revocations are kept: AdmissionTtl, or longer while admissions granted with a longer one may be in force.
+local function revocations_keep_ms()
+  local keep = ADMISSION_TTL_MS
+  for _, l in ipairs(lives_read()) do keep = math.max(keep, l[1]) end
+  return keep
+end
+
 local function bucket()
   local tokens, ts = BUCKET_TOKENS, BUCKET_TS
   if not tokens or not ts then return EFF_CAPACITY end
@@ -173,7 +230,7 @@ end
 local function save_bucket(tokens)
   BUCKET_TOKENS, BUCKET_TS = tokens, NOW
   redis.call('HSET', K_META, 'tokens', string.format('%.6f', tokens), 'ts', int(NOW))
-  redis.call('PEXPIRE', K_META, KEY_TTL_MS)
+  redis.call('PEXPIRE', K_META, ttl_for(K_META))
 end
 
 -- A token handed to someone who never used it goes back to the bucket (never above capacity), so the
@@ -204,7 +261,7 @@ local function remove(id, r, why)
       -- Leaving or revoking ends the admission on every gate too; an expiry needs no record.
       if why ~= 'expire' then
         redis.call('ZADD', K_REV, NOW, r.aid)
-        redis.call('PEXPIRE', K_REV, KEY_TTL_MS)
+        redis.call('PEXPIRE', K_REV, ttl_for(K_REV))
       end
     end
   end
@@ -287,55 +344,14 @@ local function promote(limit)
   return tokens, promoted, dropped
 end
 
--- The admission lifetimes that may still be in force: meta 'lives' holds 'ttl:expiry' pairs, one per AdmissionTtl
--- granted with, each with the last expiry granted under it. A revocation is kept as long as the longest of them, so
--- lowering AdmissionTtl does not forget the revocations of admissions granted before it (their tokens keep the expiry
--- they were signed with). At most LIVES_MAX pairs: beyond that the two shortest merge into the longer lifetime and the
--- later expiry, which can only keep revocations longer.
-local LIVES_MAX = 8
-
-local function lives_read()
-  local lives = {}
-  for ttl, until_ms in string.gmatch(redis.call('HGET', K_META, 'lives') or '', '(%d+):(%d+)') do
-    if tonumber(until_ms) > NOW then lives[#lives + 1] = { tonumber(ttl), tonumber(until_ms) } end
-  end
-  return lives
-end
-
-local function lives_note(ttl, until_ms)
-  local lives, found = lives_read(), false
-  for _, l in ipairs(lives) do
-    if l[1] == ttl then
-      l[2] = math.max(l[2], until_ms)
-      found = true
-    end
-  end
-  if not found then lives[#lives + 1] = { ttl, until_ms } end
-  table.sort(lives, function(a, b) return a[1] < b[1] end)
-  while #lives > LIVES_MAX do
-    lives[2][2] = math.max(lives[1][2], lives[2][2])
-    table.remove(lives, 1)
-  end
-  local parts = {}
-  for i, l in ipairs(lives) do parts[i] = int(l[1]) .. ':' .. int(l[2]) end
-  redis.call('HSET', K_META, 'lives', table.concat(parts, ','))
-end
-
--- How long revocations are kept: AdmissionTtl, or longer while admissions granted with a longer one may be in force.
-local function revocations_keep_ms()
-  local keep = ADMISSION_TTL_MS
-  for _, l in ipairs(lives_read()) do keep = math.max(keep, l[1]) end
-  return keep
-end
-
 -- Every key of the room lives as long as the room is in use, and no longer. Scripts that may create a
 -- key (join) refresh the keys they write; the tick refreshes all of them while the room is in use.
 local function expire(...)
-  for _, key in ipairs({ ... }) do redis.call('PEXPIRE', key, KEY_TTL_MS) end
+  for _, key in ipairs({ ... }) do redis.call('PEXPIRE', key, ttl_for(key)) end
 end
 
 local function expire_all()
-  for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], KEY_TTL_MS) end
+  for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl_for(KEYS[i])) end
 end
 
 -- The one reply shape of join and enter (decoded once, in RedisQueueStore, from ScriptLayout.Reply):

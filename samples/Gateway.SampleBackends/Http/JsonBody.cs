@@ -18,7 +18,8 @@ internal static class JsonBody
         {
             return await context.Request.ReadFromJsonAsync<T>(context.RequestAborted);
         }
-        catch (JsonException)
+        // Not JSON, or a charset the reader does not know ("application/json; charset=" or "charset=klingon").
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NotSupportedException)
         {
             return null;
         }
