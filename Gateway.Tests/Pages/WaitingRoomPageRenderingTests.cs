@@ -42,34 +42,26 @@ public sealed partial class WaitingRoomPageRenderingTests
         Assert.Equal(Return, json.RootElement.GetProperty("return").GetString());
     }
 
+    /// <summary>A return path that reaches a waiting room however it is written goes home instead; any other path on the site is kept.</summary>
     [Theory]
-    [InlineData("/waiting-room/other")]
-    [InlineData("/WAITING-ROOM/other?x=1")]
-    [InlineData("/./waiting-room/other")]
-    [InlineData("/shop/../waiting-room/other")]
-    [InlineData("/%77aiting-room/other")]
-    [InlineData("/%2577aiting-room/other")]
-    [InlineData("/%252577aiting-room/other")]
-    [InlineData("/.%5Cwaiting-room/other")]
-    [InlineData("/waiting-room")]
-    public async Task AReturnPathLeadingToAWaitingRoom_HoweverWritten_GoesHomeInstead(string path)
+    [InlineData("/waiting-room/other", "/")]
+    [InlineData("/WAITING-ROOM/other?x=1", "/")]
+    [InlineData("/./waiting-room/other", "/")]
+    [InlineData("/shop/../waiting-room/other", "/")]
+    [InlineData("/%77aiting-room/other", "/")]
+    [InlineData("/%2577aiting-room/other", "/")]
+    [InlineData("/%252577aiting-room/other", "/")]
+    [InlineData("/.%5Cwaiting-room/other", "/")]
+    [InlineData("/waiting-room", "/")]
+    [InlineData("/shop/waiting-room/x", "/shop/waiting-room/x")]
+    [InlineData("/waiting-rooms/x", "/waiting-rooms/x")]
+    [InlineData("/shop/a%20b?q=/waiting-room/x", "/shop/a%20b?q=/waiting-room/x")]
+    public async Task AReturnPath_ThatReachesAWaitingRoomHoweverWritten_GoesHome_AnyOtherIsKept(string path, string expected)
     {
         var (html, _) = await RenderAsync(new PageOptions(), "?return=" + Uri.EscapeDataString(path));
 
         using var json = JsonDocument.Parse(ConfigScript().Match(html).Groups[1].Value);
-        Assert.Equal("/", json.RootElement.GetProperty("return").GetString());
-    }
-
-    [Theory]
-    [InlineData("/shop/waiting-room/x")]
-    [InlineData("/waiting-rooms/x")]
-    [InlineData("/shop/a%20b?q=/waiting-room/x")]
-    public async Task AReturnPathElsewhereOnTheSite_IsKept(string path)
-    {
-        var (html, _) = await RenderAsync(new PageOptions(), "?return=" + Uri.EscapeDataString(path));
-
-        using var json = JsonDocument.Parse(ConfigScript().Match(html).Groups[1].Value);
-        Assert.Equal(path, json.RootElement.GetProperty("return").GetString());
+        Assert.Equal(expected, json.RootElement.GetProperty("return").GetString());
     }
 
     [Fact]
