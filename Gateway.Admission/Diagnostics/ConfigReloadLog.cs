@@ -30,7 +30,7 @@ internal sealed class ConfigReloadLog : IConfigChangeListener, IDisposable
     }
 
     public void ConfigurationApplyingFailed(IReadOnlyList<IProxyConfig> proxyConfigs, Exception exception) =>
-        Log.ProxyConfigRejected(_logger, exception.Message);
+        Log.ProxyConfigRejected(_logger, Messages(exception));
 
     public void ConfigurationLoaded(IReadOnlyList<IProxyConfig> proxyConfigs)
     {
@@ -41,6 +41,24 @@ internal sealed class ConfigReloadLog : IConfigChangeListener, IDisposable
         Log.ProxyConfigLoadFailed(_logger, exception.Message);
 
     public void Dispose() => _subscription?.Dispose();
+
+    /// <summary>
+    /// The exception's message with those of the exceptions inside it: YARP wraps what a config filter threw ("An
+    /// exception was thrown from the configuration callbacks for route 'x'"), and only the inner message names the key.
+    /// </summary>
+    internal static string Messages(Exception exception)
+    {
+        var messages = new List<string>();
+        var pending = new Queue<Exception>([exception]);
+        while (pending.TryDequeue(out var next) && messages.Count < 10)
+        {
+            if (!messages.Contains(next.Message))
+                messages.Add(next.Message);
+            foreach (var inner in next is AggregateException aggregate ? aggregate.InnerExceptions : next.InnerException is { } one ? [one] : [])
+                pending.Enqueue(inner);
+        }
+        return string.Join(" -> ", messages);
+    }
 
     private static string Describe(WaitingRoomOptions options) => string.Join(", ", options.Rooms
         .OrderBy(r => r.Key, StringComparer.Ordinal)

@@ -22,6 +22,7 @@ public sealed class ConfigurationTests
     [InlineData("WaitingRoom:Rooms:{room}:Capacity", "lots", "WaitingRoom:Rooms:{room}:Capacity")]
     [InlineData("WaitingRoom:Page:PrimaryColor", "blue", "WaitingRoom:Page:PrimaryColor is 'blue'")]
     [InlineData("Forwarding:MaxConnectionsPerServer", "0", "Forwarding:MaxConnectionsPerServer is 0")]
+    [InlineData("ReverseProxy:Routes:inventory:Metadata:WaitingRoom", "typo", "ReverseProxy:Routes:inventory:Metadata:WaitingRoom names room 'typo'")]
     public async Task InvalidEdit_OnReload_IsRejectedNamingTheKey_TheLastGoodStays_AndTheGatewayKeepsServing(string key, string value, string logged)
     {
         var logs = new CapturedLogs();
