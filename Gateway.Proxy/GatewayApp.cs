@@ -56,7 +56,8 @@ public static class GatewayApp
         app.UseRouting();
 
         app.MapGet("/healthz", () => Results.Text("ok", "text/plain"));
-        app.MapMetrics("/metrics");
+        // prometheus-net answers any method; a scrape is a GET (or HEAD), anything else 405 in the error shape.
+        app.MapMetrics("/metrics").WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head]));
         app.MapWaitingRoom();
         app.MapReverseProxy(pipeline =>
         {

@@ -53,7 +53,8 @@ internal sealed class WaitingRoomPage : IDisposable
     /// <summary>Maps the page, the service worker it uses to give a place back when it is closed, and the worker that solves proof-of-work challenges.</summary>
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet(PathPrefix + "{eventId}", (HttpContext context, string eventId, WaitingRoomPage page) => page.WriteAsync(context, eventId));
+        // HEAD too (uptime checks, link previews): the same headers, no body.
+        endpoints.MapMethods(PathPrefix + "{eventId}", [HttpMethods.Get, HttpMethods.Head], (HttpContext context, string eventId, WaitingRoomPage page) => page.WriteAsync(context, eventId));
         LeaveWorker.Map(endpoints);
         ProofOfWorkWorker.Map(endpoints);
     }

@@ -45,6 +45,20 @@ public sealed partial class WaitingRoomPageTests
         Assert.NotEqual(nonce, ScriptNonce().Match(await again.Content.ReadAsStringAsync()).Groups[1].Value);
     }
 
+    [Fact]
+    public async Task Page_AnswersHead_WithItsHeadersAndNoBody()
+    {
+        await using var gateway = await GatewayHost.StartAsync(null, PageTestConfig.Room());
+        using var client = gateway.CreateClient();
+
+        using var response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/waiting-room/concert"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.True(response.Headers.CacheControl?.NoStore);
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+    }
+
     [Theory]
     [InlineData("/waiting-room/no-such-room")]
     [InlineData("/waiting-room/bad%20id")]

@@ -46,10 +46,12 @@ public sealed class QueueApiTests(RedisServerFixture redis) : IClassFixture<Redi
     [InlineData("PROPFIND", "/api/v1/queue/status", 405, "METHOD_NOT_ALLOWED")]
     [InlineData("POST", "/api/v1/queue/nope", 404, "NOT_FOUND")]
     [InlineData("GET", "/nothing-here", 404, "NOT_FOUND")]
+    [InlineData("POST", "/metrics", 405, "METHOD_NOT_ALLOWED")]
+    [InlineData("DELETE", "/waiting-room/{room}", 405, "METHOD_NOT_ALLOWED")]
     public async Task UnknownPathOrMethod_IsRefusedInTheErrorShape(string method, string path, int status, string code)
     {
         await using var bed = await GatewayTestBed.StartAsync(null);
-        using var response = await bed.Client.Http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        using var response = await bed.Client.Http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path.Replace("{room}", bed.Room, StringComparison.Ordinal)));
 
         Assert.Equal(status, (int)response.StatusCode);
         var error = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
