@@ -168,27 +168,26 @@ end
 -- they were signed with). At most LIVES_MAX pairs: beyond that the two shortest merge into the longer lifetime and the
 -- later expiry, which can only keep revocations longer.
 local LIVES_MAX = 8
-local LASTING
+local LIVES -- read once per script call
 
 local function lives_read()
-  local lives = {}
-  for ttl, until_ms in string.gmatch(redis.call('HGET', K_META, 'lives') or '', '(%d+):(%d+)') do
-    if tonumber(until_ms) > NOW then lives[#lives + 1] = { tonumber(ttl), tonumber(until_ms) } end
+  if not LIVES then
+    LIVES = {}
+    for ttl, until_ms in string.gmatch(redis.call('HGET', K_META, 'lives') or '', '(%d+):(%d+)') do
+      if tonumber(until_ms) > NOW then LIVES[#LIVES + 1] = { tonumber(ttl), tonumber(until_ms) } end
+    end
   end
-  return lives
+  return LIVES
 end
 
 -- How long a key must outlive the room's last activity: KEY_TTL_MS; the revocations and the meta hash (which holds
 -- 'lives') also until the last admission granted under a longer AdmissionTtl has ended, plus a minute of clock skew.
 -- An idle room's keys are not refreshed by its ticks, and KEY_TTL_MS follows the AdmissionTtl configured now.
--- Worked out once per script call.
 local function ttl_for(key)
   if key ~= K_REV and key ~= K_META then return KEY_TTL_MS end
-  if not LASTING then
-    LASTING = KEY_TTL_MS
-    for _, l in ipairs(lives_read()) do LASTING = math.max(LASTING, l[2] - NOW + 60000) end
-  end
-  return LASTING
+  local ttl = KEY_TTL_MS
+  for _, l in ipairs(lives_read()) do ttl = math.max(ttl, l[2] - NOW + 60000) end
+  return ttl
 end
 
 local function lives_note(ttl, until_ms)
@@ -208,7 +207,7 @@ local function lives_note(ttl, until_ms)
   local parts = {}
   for i, l in ipairs(lives) do parts[i] = int(l[1]) .. ':' .. int(l[2]) end
   redis.call('HSET', K_META, 'lives', table.concat(parts, ','))
-  LASTING = nil
+  LIVES = lives
   redis.call('PEXPIRE', K_META, ttl_for(K_META))
 end
 
